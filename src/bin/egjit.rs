@@ -1,0 +1,210 @@
+//! `egjit`: run IR programs and inspect them.
+//!
+//! Exit statuses (IR.md): 0 success; 1 bad input, printed as `FILE:LINE:COL: error: ...`;
+//! 2 a usage error; 3 a trap, printed as `trap: MESSAGE`.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use egjit::ir::Module;
+use egjit::{CallError, Config, Error, ErrorKind, Imports, Instance, Type, Value};
+
+#[derive(Parser)]
+#[command(
+    name = "egjit",
+    version,
+    about = "A copy-and-patch JIT back end with e-graph instruction selection"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a function of a program and print its results, one per line.
+    #[command(allow_negative_numbers = true)]
+    Run {
+        /// The program (`.egir` text), or `-` for standard input.
+        file: String,
+        /// The function to run.
+        #[arg(long, value_name = "NAME", default_value = "main")]
+        invoke: String,
+        /// Run on the reference interpreter.
+        #[arg(long)]
+        interp: bool,
+        /// The most nested calls before `call stack exhausted`.
+        #[arg(long, value_name = "N", default_value_t = Config::default().max_call_depth)]
+        max_call_depth: u32,
+        /// Arguments, decimal integers typed by the function's signature.
+        args: Vec<String>,
+    },
+    /// Parse and verify a program, and print it in the canonical text form.
+    Print {
+        /// The program (`.egir` text), or `-` for standard input.
+        file: String,
+    },
+}
+
+/// What ends a command other than success.
+enum Failure {
+    /// Bad input: exit 1.
+    Input(Error),
+    /// Bad usage: exit 2.
+    Usage(String),
+    /// A trap: exit 3.
+    Trap(String),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Run {
+            file,
+            invoke,
+            interp: _,
+            max_call_depth,
+            args,
+        } => run(&file, &invoke, &args, max_call_depth),
+        Command::Print { file } => load(&file).map(|m| {
+            let _ = std::io::stdout().write_all(m.to_text().as_bytes());
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(e)) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Trap(msg)) => {
+            eprintln!("trap: {msg}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// Reads, parses and verifies the program.
+fn load(file: &str) -> Result<Module, Failure> {
+    let (name, bytes) = if file == "-" {
+        let mut buf = Vec::new();
+        let r = std::io::stdin().read_to_end(&mut buf);
+        ("<stdin>", r.map(|_| buf))
+    } else {
+        (file, std::fs::read(file))
+    };
+    let bytes = bytes.map_err(|e| {
+        Failure::Input(Error {
+            kind: ErrorKind::Io,
+            file: name.to_string(),
+            loc: Some((1, 1)),
+            message: format!("cannot read the program: {e}"),
+        })
+    })?;
+    let module = egjit::ir::parse_bytes(&bytes, name).map_err(Failure::Input)?;
+    egjit::ir::verify(&module).map_err(Failure::Input)?;
+    Ok(module)
+}
+
+fn run(file: &str, invoke: &str, args: &[String], max_call_depth: u32) -> Result<(), Failure> {
+    let module = load(file)?;
+    let Some(id) = module.func_by_name(invoke) else {
+        return Err(Failure::Input(Error {
+            kind: ErrorKind::Verify,
+            file: module.source.clone(),
+            loc: Some((1, 1)),
+            message: format!("no function `@{invoke}` to run in this module"),
+        }));
+    };
+    let sig = module.func(id).sig.clone();
+    if args.len() != sig.params.len() {
+        return Err(Failure::Usage(format!(
+            "`@{invoke}` takes {} argument(s) {sig}, given {}",
+            sig.params.len(),
+            args.len()
+        )));
+    }
+    let values = args
+        .iter()
+        .zip(&sig.params)
+        .enumerate()
+        .map(|(i, (a, &t))| {
+            parse_arg(a, t).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "argument {} of `@{invoke}` is `{a}`, not a decimal {t} (from {} to {})",
+                    i + 1,
+                    if t == Type::I32 {
+                        i32::MIN as i128
+                    } else {
+                        i64::MIN as i128
+                    },
+                    if t == Type::I32 {
+                        u32::MAX as u128
+                    } else {
+                        u64::MAX as u128
+                    },
+                ))
+            })
+        })
+        .collect::<Result<Vec<Value>, Failure>>()?;
+    let config = Config { max_call_depth };
+    let mut instance = Instance::new(&module, host_imports(), &config).map_err(Failure::Input)?;
+    match instance.call(invoke, &values) {
+        Ok(results) => {
+            let mut out = std::io::stdout().lock();
+            for v in results {
+                let _ = writeln!(out, "{v}");
+            }
+            Ok(())
+        }
+        Err(CallError::Trap(t)) => Err(Failure::Trap(t.to_string())),
+        Err(e) => Err(Failure::Usage(e.to_string())),
+    }
+}
+
+/// A decimal argument of type `t`: signed, or unsigned up to 2^bits - 1 (taken modulo
+/// 2^bits, as literals are).
+fn parse_arg(s: &str, t: Type) -> Option<Value> {
+    let v: i128 = s.parse().ok()?;
+    let (lo, hi) = match t {
+        Type::I32 => (i32::MIN as i128, u32::MAX as i128),
+        Type::I64 => (i64::MIN as i128, u64::MAX as i128),
+    };
+    (lo..=hi)
+        .contains(&v)
+        .then(|| Value::from_bits(t, v as u64))
+}
+
+/// The host functions the CLI provides (see README.md):
+/// `@env.print` prints its arguments on one line; `@env.fail` returns a host error;
+/// `@env.echo` returns its arguments.
+fn host_imports() -> Imports {
+    fn list(args: &[Value], sep: &str) -> String {
+        args.iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+    let mut imports = Imports::new();
+    imports
+        .define("env.print", |_, args| {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", list(args, " ")).map_err(|e| format!("env.print: {e}"))?;
+            Ok(Vec::new())
+        })
+        .define("env.fail", |_, args| {
+            Err(format!("env.fail({})", list(args, ", ")))
+        })
+        .define("env.echo", |_, args| Ok(args.to_vec()));
+    imports
+}

@@ -1,0 +1,40 @@
+//! egjit: a copy-and-patch JIT back end whose instruction selection is done by an e-graph.
+//!
+//! A language runtime hands egjit a function in its IR ([`ir`], specified by IR.md) and
+//! gets native x86-64 code back. Today the crate has the IR (text format, builder,
+//! verifier) and the reference interpreter, the oracle every other engine is checked
+//! against.
+//!
+//! # Examples
+//!
+//! ```
+//! use egjit::{Config, Imports, Instance, Module, Value};
+//!
+//! let src = "
+//! func @add(i64, i64) -> i64 {
+//! entry(v0: i64, v1: i64):
+//!     v2 = iadd.i64 v0, v1
+//!     return v2
+//! }";
+//! let module = Module::from_text(src, "add.egir")?;
+//! let mut instance = Instance::new(&module, Imports::new(), &Config::default())?;
+//! let results = instance.call("add", &[Value::I64(40), Value::I64(2)])?;
+//! assert_eq!(results, vec![Value::I64(42)]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+pub mod interp;
+pub mod ir;
+mod value;
+
+/// The semantics of every operation, shared with the stencils.
+#[path = "../stencils/semantics.rs"]
+#[doc(hidden)]
+pub mod semantics;
+
+pub use error::{Error, ErrorKind};
+pub use interp::{CallError, Caller, Config, HostFn, Imports, Instance};
+pub use ir::builder::{FunctionBuilder, ModuleBuilder};
+pub use ir::{Module, Type};
+pub use value::{Trap, Value};
