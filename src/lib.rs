@@ -38,3 +38,8 @@ pub use interp::{CallError, Caller, Config, HostFn, Imports, Instance};
 pub use ir::builder::{FunctionBuilder, ModuleBuilder};
 pub use ir::{Module, Type};
 pub use value::{Trap, Value};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

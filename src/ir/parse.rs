@@ -772,12 +772,12 @@ impl<'a> Parser<'a> {
         self.punct(':')?;
         let mut insts = Vec::new();
         loop {
-            let loc = self.loc();
+            let here = self.loc();
             let word = match self.peek() {
                 Tok::Ident(w) => w.clone(),
                 Tok::Punct('}') => {
                     return Err(self.err(
-                        loc,
+                        here,
                         format!(
                             "block `{name}` has no terminator: expected `jump`, `brif`, `br_table`, `return` or `trap` before `}}`"
                         ),
@@ -799,7 +799,7 @@ impl<'a> Parser<'a> {
             if value_number(&word).is_none() && (next == Tok::Punct(':') || next == Tok::Punct('('))
             {
                 return Err(self.err(
-                    loc,
+                    here,
                     format!(
                         "block `{name}` has no terminator: expected `jump`, `brif`, `br_table`, `return` or `trap` before block `{word}`"
                     ),
