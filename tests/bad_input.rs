@@ -91,9 +91,6 @@ const CASES: &[Case] = &[
     ("loop body to header", "func @f(i32) -> i32 {\nentry(v0: i32):\njump h\nh:\nbrif v0, body, exit\nbody:\nv1 = iconst.i32 1\njump h\nexit:\nreturn v1\n}", "10:1", "definition (in block `body`) does not dominate", V),
     ("branch arg not dominated", "func @f(i32) {\nentry(v0: i32):\nbrif v0, a, b\na:\nv1 = iconst.i32 1\njump b\nb:\njump c(v1)\nc(v2: i32):\nreturn\n}", "8:1", "`v1` is used where its definition (in block `a`) does not dominate", V),
     // --- memory (verifier) ---
-    ("load without memory", "func @f(i32) -> i32 {\nentry(v0: i32):\nv1 = load.i32 v0\nreturn v1\n}", "3:1", "`load.i32` needs a `memory` in the module", V),
-    ("store without memory", "func @f(i32) {\nentry(v0: i32):\nstore8.i32 v0, v0, 3\nreturn\n}", "3:1", "`store8.i32` needs a `memory`", V),
-    ("grow without memory", "func @f(i32) -> i32 {\nentry(v0: i32):\nv1 = memory.grow v0\nreturn v1\n}", "3:1", "`memory.grow` needs a `memory`", V),
     ("data without memory", "data 0 \"x\"", "1:1", "a `data` segment needs a `memory`", V),
     ("data past end", "memory 1\ndata 65535 \"ab\"", "2:1", "data segment of 2 bytes at offset 65535 does not fit in the initial memory of 65536 bytes", V),
     ("max below initial", "memory 2 max 1", "1:1", "memory maximum 1 is less than its initial size 2", V),
@@ -145,6 +142,7 @@ const GOOD: &[(&str, &str)] = &[
     ("max offset", "memory 1\nfunc @f(i32) -> i32 {\nentry(v0: i32):\nv1 = load.i32 v0, 4294967295\nreturn v1\n}"),
     ("full memory", "memory 65536 max 65536"),
     ("data at the end", "memory 1\ndata 65534 \"\\ff\\00\""),
+    ("memory operations without a memory", "func @f(i32) -> i32 {\nentry(v0: i32):\nv1 = load.i32 v0\nstore8.i32 v0, v1, 3\nv2 = memory.grow v1\nv3 = memory.size\nreturn v3\n}"),
     ("unreachable block", "func @f() {\nentry:\nreturn\ndead:\nv0 = iconst.i32 1\njump dead\n}"),
     ("all on one line", "func @f(i32) -> i32 { entry(v0: i32): v1 = iadd.i32 v0, v0 return v1 }"),
 ];

@@ -2,13 +2,16 @@
 //!
 //! Types of every operand and result, arity of calls and branch arguments, defined values
 //! and blocks, SSA dominance, a terminator in every block, entry parameters matching the
-//! signature, a `memory` for memory operations, data segments that fit. Every error points
+//! signature, data segments that fit a declared memory.
+//!
+//! Memory operations are legal without a `memory`: IR.md gives such a module a memory of
+//! size 0 in which every access traps, and programs rely on that. Every error points
 //! at the offending item; a module built in code (no positions) gets the function and
 //! block named instead.
 
 use std::collections::HashMap;
 
-use super::oplist::{Imm, Suffix, IS_CALL, READS_MEMORY, WRITES_MEMORY};
+use super::oplist::{Imm, Suffix};
 use super::{Body, Function, Loc, Module, Opcode, Signature, Target, TermKind, Type, Value};
 use crate::error::{Error, ErrorKind};
 use crate::semantics::{MAX_PAGES, PAGE_SIZE};
@@ -223,16 +226,6 @@ impl FuncVerifier<'_> {
                     .iter()
                     .map(|&a| check_use(a, b, pos, inst.loc))
                     .collect::<Result<Vec<_>, _>>()?;
-                if info.flags & (READS_MEMORY | WRITES_MEMORY) != 0
-                    && info.flags & IS_CALL == 0
-                    && self.m.memory.is_none()
-                {
-                    return Err(self.err(
-                        inst.loc,
-                        Some(b),
-                        format!("`{mnem}` needs a `memory` in the module"),
-                    ));
-                }
                 let (params, results): (Vec<Type>, Vec<Type>) = if inst.op == Opcode::Call {
                     let Some(callee) = inst.func.and_then(|c| self.m.funcs.get(c.index())) else {
                         return Err(self.err(

@@ -1,0 +1,311 @@
+//! The library API: instances, host functions, traps as values, the builder.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use egjit::ir::Opcode;
+use egjit::{
+    CallError, Config, ErrorKind, Imports, Instance, Module, ModuleBuilder, Trap, Type, Value,
+};
+
+const COUNTER: &str = "
+memory 1 max 2
+import @host.read(i32) -> i64
+import @host.bump()
+func @store(i32, i64) {
+entry(v0: i32, v1: i64):
+    store.i64 v0, v1
+    return
+}
+func @load(i32) -> i64 {
+entry(v0: i32):
+    v1 = load.i64 v0
+    return v1
+}
+func @via_host(i32) -> i64 {
+entry(v0: i32):
+    call @host.bump()
+    v1 = call @host.read(v0)
+    return v1
+}
+func @grow(i32) -> i32 {
+entry(v0: i32):
+    v1 = memory.grow v0
+    return v1
+}
+";
+
+fn counter_instance(bumps: Arc<AtomicUsize>) -> Instance {
+    let m = Module::from_text(COUNTER, "counter.egir").unwrap_or_else(|e| panic!("{e}"));
+    let mut imports = Imports::new();
+    imports
+        .define("host.read", |caller, args| {
+            let Value::I32(addr) = args[0] else {
+                return Err("bad argument".into());
+            };
+            let mem = caller.memory();
+            let at = addr as u32 as usize;
+            let bytes = mem
+                .get(at..at + 8)
+                .ok_or_else(|| format!("address {at} out of range"))?;
+            Ok(vec![Value::I64(i64::from_le_bytes(
+                bytes.try_into().map_err(|_| "slice")?,
+            ))])
+        })
+        .define("host.bump", move |_, _| {
+            bumps.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![])
+        });
+    Instance::new(&m, imports, &Config::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn memory_persists_across_calls_and_hosts_see_it() {
+    let bumps = Arc::new(AtomicUsize::new(0));
+    let mut inst = counter_instance(bumps.clone());
+    assert_eq!(
+        inst.call("store", &[Value::I32(16), Value::I64(-2)]),
+        Ok(vec![])
+    );
+    assert_eq!(
+        inst.call("load", &[Value::I32(16)]),
+        Ok(vec![Value::I64(-2)])
+    );
+    assert_eq!(
+        inst.call("via_host", &[Value::I32(16)]),
+        Ok(vec![Value::I64(-2)])
+    );
+    assert_eq!(
+        &inst.memory()[16..24],
+        &[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+    );
+    // A host error becomes a trap with its message; the instance goes on working.
+    assert_eq!(
+        inst.call("via_host", &[Value::I32(65534)]),
+        Err(CallError::Trap(Trap::Host(
+            "address 65534 out of range".into()
+        )))
+    );
+    assert_eq!(bumps.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        inst.call("load", &[Value::I32(65536)]),
+        Err(CallError::Trap(Trap::OutOfBounds))
+    );
+    assert_eq!(
+        inst.call("load", &[Value::I32(16)]),
+        Ok(vec![Value::I64(-2)])
+    );
+    // memory.grow: old size, then -1 past the maximum of 2 pages.
+    assert_eq!(inst.call("grow", &[Value::I32(1)]), Ok(vec![Value::I32(1)]));
+    assert_eq!(
+        inst.call("grow", &[Value::I32(1)]),
+        Ok(vec![Value::I32(-1)])
+    );
+    assert_eq!(inst.memory().len(), 2 * 65536);
+    assert_eq!(
+        inst.call("load", &[Value::I32(65536)]),
+        Ok(vec![Value::I64(0)])
+    );
+}
+
+#[test]
+fn wrong_calls_are_errors_not_traps() {
+    let mut inst = counter_instance(Arc::new(AtomicUsize::new(0)));
+    assert_eq!(
+        inst.call("nope", &[]),
+        Err(CallError::NoSuchFunction("nope".into()))
+    );
+    let e = inst.call("load", &[Value::I64(1)]).unwrap_err();
+    assert!(matches!(e, CallError::BadArguments { .. }));
+    assert_eq!(
+        e.to_string(),
+        "`@load` takes 1 argument(s) (i32) -> i64, given (i64)"
+    );
+    assert!(matches!(
+        inst.call("load", &[]),
+        Err(CallError::BadArguments { .. })
+    ));
+}
+
+#[test]
+fn missing_imports_and_bad_host_results_are_reported() {
+    let m = Module::from_text(COUNTER, "counter.egir").unwrap_or_else(|e| panic!("{e}"));
+    let e = Instance::new(&m, Imports::new(), &Config::default())
+        .err()
+        .expect("imports are missing");
+    assert_eq!(e.kind, ErrorKind::Link);
+    assert_eq!(
+        e.to_string(),
+        "counter.egir:3:1: error: import `@host.read` is not provided by the host"
+    );
+    let mut imports = Imports::new();
+    imports
+        .define("host.read", |_, _| Ok(vec![Value::I32(1)]))
+        .define("host.bump", |_, _| Ok(vec![]));
+    let mut inst = Instance::new(&m, imports, &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        inst.call("via_host", &[Value::I32(0)]),
+        Err(CallError::Trap(Trap::Host(
+            "host function `@host.read` returned (i32), but its import declares (i32) -> i64"
+                .into()
+        )))
+    );
+}
+
+#[test]
+fn call_depth_limit_is_configurable() {
+    // f(n) = n == 0 ? 0 : f(n - 1) + 1, built in code.
+    let mut mb = ModuleBuilder::new();
+    let f = mb.declare_function("f", &[Type::I64], &[Type::I64]);
+    let mut fb = mb.function(f);
+    let n = fb.params()[0];
+    let base = fb.create_block();
+    let rec = fb.create_block();
+    let zero = fb.op(Opcode::Eqz, Type::I64, &[n]);
+    fb.brif(zero, base, &[], rec, &[]);
+    fb.switch_to_block(base);
+    fb.ret(&[n]);
+    fb.switch_to_block(rec);
+    let one = fb.iconst(Type::I64, 1);
+    let m1 = fb.op(Opcode::Isub, Type::I64, &[n, one]);
+    let r = fb.call(f, &[m1]);
+    let r1 = fb.op(Opcode::Iadd, Type::I64, &[r[0], one]);
+    fb.ret(&[r1]);
+    fb.finish();
+    let m = mb.finish().unwrap_or_else(|e| panic!("{e}"));
+    let mut inst = Instance::new(&m, Imports::new(), &Config { max_call_depth: 50 })
+        .unwrap_or_else(|e| panic!("{e}"));
+    // f(49) needs 50 frames, f(50) needs 51.
+    assert_eq!(inst.call("f", &[Value::I64(49)]), Ok(vec![Value::I64(49)]));
+    assert_eq!(
+        inst.call("f", &[Value::I64(50)]),
+        Err(CallError::Trap(Trap::CallStackExhausted))
+    );
+    assert_eq!(inst.call("f", &[Value::I64(3)]), Ok(vec![Value::I64(3)]));
+    let mut deep =
+        Instance::new(&m, Imports::new(), &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        deep.call("f", &[Value::I64(9_999)]),
+        Ok(vec![Value::I64(9_999)])
+    );
+    assert_eq!(
+        deep.call("f", &[Value::I64(10_000)]),
+        Err(CallError::Trap(Trap::CallStackExhausted))
+    );
+}
+
+#[test]
+fn builder_loops_with_parallel_moves() {
+    // (a, b) = (b, a + b) n times: Fibonacci through a swap of block parameters.
+    let mut mb = ModuleBuilder::new();
+    let f = mb.declare_function("fib", &[Type::I32], &[Type::I64]);
+    let mut fb = mb.function(f);
+    let n = fb.params()[0];
+    let head = fb.create_block();
+    let i = fb.append_block_param(head, Type::I32);
+    let a = fb.append_block_param(head, Type::I64);
+    let b = fb.append_block_param(head, Type::I64);
+    let body = fb.create_block();
+    let exit = fb.create_block();
+    let zero = fb.iconst(Type::I64, 0);
+    let one = fb.iconst(Type::I64, 1);
+    let zero32 = fb.iconst(Type::I32, 0);
+    fb.jump(head, &[zero32, zero, one]);
+    fb.switch_to_block(head);
+    let more = fb.op(Opcode::IcmpUlt, Type::I32, &[i, n]);
+    fb.brif(more, body, &[], exit, &[]);
+    fb.switch_to_block(body);
+    let sum = fb.op(Opcode::Iadd, Type::I64, &[a, b]);
+    let one32 = fb.iconst(Type::I32, 1);
+    let i1 = fb.op(Opcode::Iadd, Type::I32, &[i, one32]);
+    fb.jump(head, &[i1, b, sum]);
+    fb.switch_to_block(exit);
+    fb.ret(&[a]);
+    fb.finish();
+    let m = mb.finish().unwrap_or_else(|e| panic!("{e}"));
+    let mut inst =
+        Instance::new(&m, Imports::new(), &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    for (n, want) in [
+        (0, 0),
+        (1, 1),
+        (2, 1),
+        (10, 55),
+        (50, 12_586_269_025),
+        (90, 2_880_067_194_370_816_120),
+    ] {
+        assert_eq!(
+            inst.call("fib", &[Value::I32(n)]),
+            Ok(vec![Value::I64(want)]),
+            "fib({n})"
+        );
+    }
+}
+
+#[test]
+fn builder_misuse_is_a_verification_error() {
+    let mut mb = ModuleBuilder::new();
+    let f = mb.declare_function("f", &[Type::I32], &[Type::I32]);
+    let mut fb = mb.function(f);
+    let x = fb.params()[0];
+    let y = fb.op(Opcode::Iadd, Type::I64, &[x, x]);
+    fb.ret(&[y]);
+    fb.finish();
+    let e = mb.finish().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Verify);
+    assert_eq!(e.to_string(), "<builder>: error: in `@f`, block `entry`: `iadd.i64` operand 1 (`v0`) has type i32, expected i64");
+
+    let mut mb = ModuleBuilder::new();
+    let f = mb.declare_function("f", &[], &[]);
+    let fb = mb.function(f);
+    fb.finish();
+    let e = mb.finish().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "<builder>: error: in `@f`, block `entry`: block `entry` has no terminator"
+    );
+
+    let mut mb = ModuleBuilder::new();
+    let f = mb.declare_function("f", &[], &[]);
+    let mut fb = mb.function(f);
+    let v = fb.iconst(Type::I32, 1);
+    // A store has no result: `op` reports it through the verifier.
+    let r = fb.op(Opcode::Store, Type::I32, &[v, v]);
+    fb.ret(&[r]);
+    fb.finish();
+    assert!(mb.finish().is_err());
+}
+
+#[test]
+fn traps_leave_the_instance_usable() {
+    let src = "
+func @div(i32, i32) -> i32 {
+entry(v0: i32, v1: i32):
+    v2 = sdiv.i32 v0, v1
+    return v2
+}
+func @outer(i32, i32) -> i32 {
+entry(v0: i32, v1: i32):
+    v2 = call @div(v0, v1)
+    v3 = call @div(v2, v1)
+    return v3
+}";
+    let m = Module::from_text(src, "div.egir").unwrap_or_else(|e| panic!("{e}"));
+    let mut inst =
+        Instance::new(&m, Imports::new(), &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        inst.call("outer", &[Value::I32(100), Value::I32(0)]),
+        Err(CallError::Trap(Trap::DivideByZero))
+    );
+    assert_eq!(
+        inst.call("outer", &[Value::I32(i32::MIN), Value::I32(-1)]),
+        Err(CallError::Trap(Trap::IntegerOverflow))
+    );
+    assert_eq!(
+        inst.call("outer", &[Value::I32(100), Value::I32(3)]),
+        Ok(vec![Value::I32(11)])
+    );
+    assert_eq!(
+        inst.call("outer", &[Value::I32(-100), Value::I32(3)]),
+        Ok(vec![Value::I32(-11)])
+    );
+}
