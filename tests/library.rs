@@ -309,3 +309,29 @@ entry(v0: i32, v1: i32):
         Ok(vec![Value::I32(-11)])
     );
 }
+
+#[test]
+fn a_module_without_memory_has_zero_pages_that_cannot_grow() {
+    let src = "
+func @grow(i32) -> i32 {
+entry(v0: i32):
+    v1 = memory.grow v0
+    return v1
+}
+func @size() -> i32 {
+entry:
+    v0 = memory.size
+    return v0
+}";
+    let m = Module::from_text(src, "nomem.egir").unwrap_or_else(|e| panic!("{e}"));
+    let mut inst =
+        Instance::new(&m, Imports::new(), &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(inst.call("size", &[]), Ok(vec![Value::I32(0)]));
+    // Growing by nothing succeeds (old size 0); anything more is past the maximum of 0.
+    assert_eq!(inst.call("grow", &[Value::I32(0)]), Ok(vec![Value::I32(0)]));
+    assert_eq!(
+        inst.call("grow", &[Value::I32(1)]),
+        Ok(vec![Value::I32(-1)])
+    );
+    assert_eq!(inst.call("size", &[]), Ok(vec![Value::I32(0)]));
+}
