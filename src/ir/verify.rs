@@ -502,3 +502,76 @@ pub(crate) fn dominators(body: &Body) -> Vec<Option<usize>> {
     }
     idom
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dominators;
+    use crate::ir::parse;
+
+    /// Immediate dominators by block name, for a function given as text.
+    fn idoms(src: &str) -> Vec<(String, Option<String>)> {
+        let m = parse(src, "t").unwrap_or_else(|e| panic!("{e}"));
+        let body = m.funcs[0].body.as_ref().expect("a body");
+        dominators(body)
+            .into_iter()
+            .enumerate()
+            .map(|(b, d)| {
+                (
+                    body.blocks[b].name.clone(),
+                    d.map(|d| body.blocks[d].name.clone()),
+                )
+            })
+            .collect()
+    }
+
+    fn pairs(expected: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+        expected
+            .iter()
+            .map(|(b, d)| (b.to_string(), d.map(str::to_string)))
+            .collect()
+    }
+
+    #[test]
+    fn diamond_loop_and_unreachable_block() {
+        // entry -> a | b; a, b -> join; join -> head; head -> body | exit; body -> head.
+        let src = "func @f(i32) {
+            entry(v0: i32): brif v0, a, b
+            a: jump join
+            b: jump join
+            join: jump head
+            head: brif v0, body, exit
+            body: jump head
+            exit: return
+            dead: jump head
+        }";
+        let expected = [
+            ("entry", Some("entry")),
+            ("a", Some("entry")),
+            ("b", Some("entry")),
+            ("join", Some("entry")),
+            ("head", Some("join")),
+            ("body", Some("head")),
+            ("exit", Some("head")),
+            ("dead", None),
+        ];
+        assert_eq!(idoms(src), pairs(&expected));
+    }
+
+    #[test]
+    fn irreducible_loop_entered_twice() {
+        // entry -> x | y; x -> y; y -> x | out: neither x nor y dominates the other.
+        let src = "func @f(i32) {
+            entry(v0: i32): brif v0, x, y
+            x: jump y
+            y: brif v0, x, out
+            out: return
+        }";
+        let expected = [
+            ("entry", Some("entry")),
+            ("x", Some("entry")),
+            ("y", Some("entry")),
+            ("out", Some("y")),
+        ];
+        assert_eq!(idoms(src), pairs(&expected));
+    }
+}
