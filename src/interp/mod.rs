@@ -336,13 +336,7 @@ impl Instance {
                     ty,
                 } => {
                     let n = bytes as usize;
-                    let ea = sem::effective_address(
-                        r(&self.regs, addr) as u32,
-                        off,
-                        n as u64,
-                        self.memory.len() as u64,
-                    )
-                    .map_err(Trap::from_code)? as usize;
+                    let ea = self.address(r(&self.regs, addr), off, n)?;
                     let mut raw = [0u8; 8];
                     raw[..n].copy_from_slice(&self.memory[ea..ea + n]);
                     let raw = u64::from_le_bytes(raw);
@@ -358,13 +352,7 @@ impl Instance {
                     bytes,
                 } => {
                     let n = bytes as usize;
-                    let ea = sem::effective_address(
-                        r(&self.regs, addr) as u32,
-                        off,
-                        n as u64,
-                        self.memory.len() as u64,
-                    )
-                    .map_err(Trap::from_code)? as usize;
+                    let ea = self.address(r(&self.regs, addr), off, n)?;
                     let v = r(&self.regs, val).to_le_bytes();
                     self.memory[ea..ea + n].copy_from_slice(&v[..n]);
                 }
@@ -458,6 +446,14 @@ impl Instance {
                 Op::Trap => return Err(Trap::from_code(TrapCode::Unreachable)),
             }
         }
+    }
+
+    /// The effective address of an access of `n` bytes at register value `addr` (an
+    /// `i32`) plus `off`, or the out-of-bounds trap.
+    fn address(&self, addr: u64, off: u32, n: usize) -> Result<usize, Trap> {
+        sem::effective_address(addr as u32, off, n as u64, self.memory.len() as u64)
+            .map(|ea| ea as usize)
+            .map_err(Trap::from_code)
     }
 
     /// Moves the edge's arguments into the target's parameters (all read before any is

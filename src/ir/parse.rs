@@ -680,6 +680,17 @@ impl<'a> Parser<'a> {
             _ => return Err(self.expected("a block name")),
         };
         self.next();
+        Ok(BlockId(Self::block_entry(scope, temp_names, name, loc).0))
+    }
+
+    /// The name table entry of block `name`, made (with the next temporary id) on its
+    /// first mention at `loc`.
+    fn block_entry<'s>(
+        scope: &'s mut FuncScope,
+        temp_names: &mut Vec<String>,
+        name: String,
+        loc: Loc,
+    ) -> &'s mut (u32, Option<BlockDef>, Loc) {
         let next = temp_names.len() as u32;
         let entry = scope
             .blocks
@@ -688,7 +699,7 @@ impl<'a> Parser<'a> {
         if entry.0 == next {
             temp_names.push(name);
         }
-        Ok(BlockId(entry.0))
+        entry
     }
 
     fn target(
@@ -737,11 +748,7 @@ impl<'a> Parser<'a> {
             _ => return Err(self.expected("a block label (`name:` or `name(v0: i64):`)")),
         };
         self.next();
-        let next = temp_names.len() as u32;
-        let entry = scope
-            .blocks
-            .entry(name.clone())
-            .or_insert((next, None, loc));
+        let entry = Self::block_entry(scope, temp_names, name.clone(), loc);
         if let Some((_, first)) = entry.1 {
             return Err(self.err(
                 loc,
@@ -752,9 +759,6 @@ impl<'a> Parser<'a> {
             ));
         }
         entry.1 = Some((index, loc));
-        if entry.0 == next {
-            temp_names.push(name.clone());
-        }
         let mut params = Vec::new();
         if self.eat_punct('(') {
             loop {
