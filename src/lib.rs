@@ -26,6 +26,7 @@
 mod error;
 pub mod interp;
 pub mod ir;
+pub mod stencil;
 mod value;
 
 /// The semantics of every operation, shared with the stencils.

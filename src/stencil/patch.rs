@@ -1,0 +1,90 @@
+//! Patch functions: one per relocation kind, each checking that the value fits the
+//! field and writing only the field's four bytes.
+
+use std::fmt;
+
+use super::{Hole, HoleValue, Kind, Reloc, Stencil};
+
+/// A value that does not fit its hole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchError {
+    /// The stencil.
+    pub stencil: &'static str,
+    /// The hole.
+    pub hole: Hole,
+    /// The value that did not fit (for `PcRel32`, the displacement).
+    pub value: i128,
+    /// The range the field takes.
+    pub range: (i128, i128),
+}
+
+impl fmt::Display for PatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stencil `{}`, hole {:?} at offset {} ({:?}): value {} does not fit ({} to {})",
+            self.stencil,
+            self.hole.value,
+            self.hole.offset,
+            self.hole.reloc,
+            self.value,
+            self.range.0,
+            self.range.1
+        )
+    }
+}
+
+impl std::error::Error for PatchError {}
+
+const I32: (i128, i128) = (i32::MIN as i128, i32::MAX as i128);
+const U32: (i128, i128) = (0, u32::MAX as i128);
+/// An immediate: the stencil reads only the field's 32 bits (`as u32`), so an `i32` or a
+/// `u32` value fits.
+const IMM: (i128, i128) = (i32::MIN as i128, u32::MAX as i128);
+
+/// True when the hole carries a 32-bit immediate (an immediate operand or an offset).
+fn is_immediate(stencil: &Stencil, hole: &Hole) -> bool {
+    match hole.value {
+        HoleValue::Operand(n) => stencil.kinds.get(n as usize) == Some(&Kind::Imm),
+        HoleValue::Offset => true,
+        _ => false,
+    }
+}
+
+/// Patches `hole` of `stencil` in `code`, a copy of the stencil placed at address `at`.
+///
+/// `value` is what the hole's symbol stands for: a frame offset, an immediate (an `i32`
+/// or `u32` value), or, for `PcRel32`, the target address (the field gets
+/// `value + addend - (at + offset)`).
+///
+/// # Errors
+/// [`PatchError`], naming stencil and hole, when the field cannot hold the value; `code`
+/// is left unchanged.
+pub fn patch(
+    stencil: &'static Stencil,
+    hole: &Hole,
+    code: &mut [u8],
+    at: u64,
+    value: i64,
+) -> Result<(), PatchError> {
+    let (field, range) = match hole.reloc {
+        Reloc::PcRel32 => (
+            value as u64 as i128 + hole.addend as i128 - (at as i128 + hole.offset as i128),
+            I32,
+        ),
+        _ if is_immediate(stencil, hole) => (value as i128 + hole.addend as i128, IMM),
+        Reloc::Abs32 => (value as i128 + hole.addend as i128, U32),
+        Reloc::Abs32S => (value as i128 + hole.addend as i128, I32),
+    };
+    let start = hole.offset as usize;
+    if field < range.0 || field > range.1 || start + 4 > code.len() {
+        return Err(PatchError {
+            stencil: stencil.name,
+            hole: *hole,
+            value: field,
+            range,
+        });
+    }
+    code[start..start + 4].copy_from_slice(&(field as u32).to_le_bytes());
+    Ok(())
+}

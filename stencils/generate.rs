@@ -1,0 +1,292 @@
+//! Build-time generation of the stencil sources from the operation table.
+//!
+//! Every stencil's Rust body is a call of the operation's function in `semantics.rs`
+//! between operand reads and a result write, so the JIT and the interpreter compute with
+//! the same code. Included by `build.rs` only.
+
+use std::fmt::Write;
+
+use crate::oplist::{Imm, Operand, Suffix, IS_CALL, MAY_TRAP, OPS, READS_MEMORY, WRITES_MEMORY};
+
+/// A type at build time (the crate's `Type` is not available to `build.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    I32,
+    I64,
+}
+
+impl Ty {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::I32 => "i32",
+            Ty::I64 => "i64",
+        }
+    }
+    fn word(self) -> &'static str {
+        match self {
+            Ty::I32 => "u32",
+            Ty::I64 => "u64",
+        }
+    }
+    fn bytes(self) -> u32 {
+        match self {
+            Ty::I32 => 4,
+            Ty::I64 => 8,
+        }
+    }
+    fn of(op: Operand, t: Ty) -> Ty {
+        match op {
+            Operand::T => t,
+            Operand::I32 => Ty::I32,
+            Operand::I64 => Ty::I64,
+        }
+    }
+}
+
+/// How an operand reaches a stencil.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An 8-byte frame slot, at an offset patched into the code.
+    Slot,
+    /// A 32-bit immediate patched into the code (sign-extended for `i64`).
+    Imm,
+}
+
+impl Kind {
+    fn letter(self) -> char {
+        match self {
+            Kind::Slot => 's',
+            Kind::Imm => 'i',
+        }
+    }
+}
+
+/// One stencil to generate.
+pub struct Variant {
+    /// The symbol and table name, e.g. `iadd_i64_si`.
+    pub name: String,
+    /// The `Opcode` variant it implements (by its Rust name), or `None` for a terminator
+    /// or a move.
+    pub opcode: Option<String>,
+    /// The suffix type.
+    pub ty: Option<Ty>,
+    /// Operand kinds, in operand order.
+    pub kinds: Vec<Kind>,
+    /// The IR pattern it covers, in the rules' s-expression syntax.
+    pub pattern: String,
+    /// The Rust body.
+    pub body: String,
+}
+
+const OPERAND_HOLES: [&str; 3] = ["_JIT_OPERAND0", "_JIT_OPERAND1", "_JIT_OPERAND2"];
+
+/// The kind combinations worth a stencil: all slots, and (for two or more operands) one
+/// immediate in any operand but a `select` condition. Two immediates would be folded.
+fn kind_combos(n: usize, first_may_be_imm: bool) -> Vec<Vec<Kind>> {
+    let mut out = vec![vec![Kind::Slot; n]];
+    if n >= 2 {
+        for i in 0..n {
+            if i == 0 && !first_may_be_imm {
+                continue;
+            }
+            let mut k = vec![Kind::Slot; n];
+            k[i] = Kind::Imm;
+            out.push(k);
+        }
+    }
+    out
+}
+
+fn read(kind: Kind, ty: Ty, i: usize) -> String {
+    let h = OPERAND_HOLES[i];
+    match (kind, ty) {
+        (Kind::Slot, Ty::I32) => format!("get32(frame, &raw const {h})"),
+        (Kind::Slot, Ty::I64) => format!("get64(frame, &raw const {h})"),
+        (Kind::Imm, Ty::I32) => format!("imm32(&raw const {h})"),
+        (Kind::Imm, Ty::I64) => format!("imm64(&raw const {h})"),
+    }
+}
+
+fn types_for(suffix: Suffix) -> Vec<Option<Ty>> {
+    match suffix {
+        Suffix::Any => vec![Some(Ty::I32), Some(Ty::I64)],
+        Suffix::I32 => vec![Some(Ty::I32)],
+        Suffix::I64 => vec![Some(Ty::I64)],
+        Suffix::None => vec![None],
+    }
+}
+
+fn variant_name(base: &str, ty: Option<Ty>, kinds: &[Kind]) -> String {
+    let mut s = base.replace('.', "_");
+    if let Some(t) = ty {
+        s.push('_');
+        s.push_str(t.name());
+    }
+    if !kinds.is_empty() {
+        s.push('_');
+        s.extend(kinds.iter().map(|k| k.letter()));
+    }
+    s
+}
+
+fn pattern(mnemonic: &str, n: usize) -> String {
+    let vars = ["?a", "?b", "?c"];
+    if n == 0 {
+        format!("({mnemonic})")
+    } else {
+        format!("({mnemonic} {})", vars[..n].join(" "))
+    }
+}
+
+const TRAP_ON_ERR: &str = "{ Ok(v) => v, Err(code) => return code as u64 }";
+
+/// Every single-operation stencil: each operation of the table with each suffix and kind
+/// combination, plus constants, moves and terminators.
+pub fn single_op_variants() -> Vec<Variant> {
+    let mut out = Vec::new();
+    for info in OPS {
+        if info.flags & IS_CALL != 0 || info.imm == Imm::Int || info.name == "memory.grow" {
+            // Constants are below; calls and memory.grow go through runtime helpers.
+            continue;
+        }
+        for ty in types_for(info.suffix) {
+            let t = ty.unwrap_or(Ty::I32);
+            let mnemonic = match ty {
+                Some(ty) => format!("{}.{}", info.name, ty.name()),
+                None => info.name.to_string(),
+            };
+            let is_load = info.imm == Imm::Offset && info.flags & READS_MEMORY != 0;
+            let is_store = info.imm == Imm::Offset && info.flags & WRITES_MEMORY != 0;
+            let combos = if is_load {
+                vec![vec![Kind::Slot]]
+            } else if is_store {
+                vec![vec![Kind::Slot, Kind::Slot], vec![Kind::Slot, Kind::Imm]]
+            } else {
+                kind_combos(info.params.len(), info.name != "select")
+            };
+            for kinds in combos {
+                let args: Vec<String> = info
+                    .params
+                    .iter()
+                    .zip(&kinds)
+                    .enumerate()
+                    .map(|(i, (&p, &k))| read(k, Ty::of(p, t), i))
+                    .collect();
+                let bytes = match info.access_bytes {
+                    0 => t.bytes(),
+                    n => n as u32,
+                };
+                let mut body = String::new();
+                if is_load {
+                    let signed = info.name.ends_with("_s");
+                    let _ = write!(
+                        body,
+                        "let ea = match semantics::effective_address({}, imm32(&raw const _JIT_OFFSET), {bytes}, (*ctx).mem_size) {TRAP_ON_ERR};\n\
+                         let raw = read_n(mem.add(ea as usize), {bytes});\n\
+                         put(frame, &raw const _JIT_RESULT, semantics::load_extend::<{}>(raw, {bytes}, {signed}) as u64);\n",
+                        args[0],
+                        t.word()
+                    );
+                } else if is_store {
+                    let _ = write!(
+                        body,
+                        "let v = {} as u64;\n\
+                         let ea = match semantics::effective_address({}, imm32(&raw const _JIT_OFFSET), {bytes}, (*ctx).mem_size) {TRAP_ON_ERR};\n\
+                         write_n(mem.add(ea as usize), {bytes}, v);\n",
+                        args[1], args[0]
+                    );
+                } else if info.name == "memory.size" {
+                    body.push_str(
+                        "put(frame, &raw const _JIT_RESULT, (*ctx).mem_size / semantics::PAGE_SIZE);\n",
+                    );
+                } else {
+                    let generic = info
+                        .params
+                        .iter()
+                        .chain(info.results)
+                        .any(|&o| o == Operand::T);
+                    let f = info.name.replace('.', "_");
+                    let call = if generic {
+                        format!("semantics::{f}::<{}>({})", t.word(), args.join(", "))
+                    } else {
+                        format!("semantics::{f}({})", args.join(", "))
+                    };
+                    if info.flags & MAY_TRAP != 0 {
+                        let _ = writeln!(body, "let r = match {call} {TRAP_ON_ERR};");
+                    } else {
+                        let _ = writeln!(body, "let r = {call};");
+                    }
+                    body.push_str("put(frame, &raw const _JIT_RESULT, r as u64);\n");
+                }
+                body.push_str("_JIT_CONTINUE(frame, mem, ctx)");
+                out.push(Variant {
+                    name: variant_name(info.name, ty, &kinds),
+                    opcode: Some(format!("{:?}", info.opcode)),
+                    ty,
+                    pattern: pattern(&mnemonic, info.params.len()),
+                    kinds,
+                    body,
+                });
+            }
+        }
+    }
+    let fixed = |name: &str,
+                 opcode: Option<&str>,
+                 ty: Option<Ty>,
+                 kinds: Vec<Kind>,
+                 pattern: &str,
+                 body: &str| Variant {
+        name: name.to_string(),
+        opcode: opcode.map(str::to_string),
+        ty,
+        kinds,
+        pattern: pattern.to_string(),
+        body: body.to_string(),
+    };
+    let cont = "_JIT_CONTINUE(frame, mem, ctx)";
+    out.extend([
+        // An i32 constant is kept zero-extended; an i64 one that fits 32 bits sign-extended.
+        fixed("iconst_i32", Some("Iconst"), Some(Ty::I32), vec![Kind::Imm], "(iconst.i32 ?a)",
+            &format!("put(frame, &raw const _JIT_RESULT, imm32(&raw const _JIT_OPERAND0) as u64);\n{cont}")),
+        fixed("iconst_i64", Some("Iconst"), Some(Ty::I64), vec![Kind::Imm], "(iconst.i64 ?a)",
+            &format!("put(frame, &raw const _JIT_RESULT, imm64(&raw const _JIT_OPERAND0));\n{cont}")),
+        // Any i64 constant, from its low and high 32 bits.
+        fixed("iconst_i64_wide", Some("Iconst"), Some(Ty::I64), vec![Kind::Imm, Kind::Imm], "(iconst.i64 ?a)",
+            &format!("let v = (imm32(&raw const _JIT_OPERAND1) as u64) << 32 | imm32(&raw const _JIT_OPERAND0) as u64;\nput(frame, &raw const _JIT_RESULT, v);\n{cont}")),
+        // A move between slots (block arguments), whatever the type.
+        fixed("copy_s", None, None, vec![Kind::Slot], "(copy ?a)",
+            &format!("put(frame, &raw const _JIT_RESULT, get64(frame, &raw const _JIT_OPERAND0));\n{cont}")),
+        fixed("jump", None, None, vec![], "(jump)", cont),
+        fixed("brif_i32_s", None, Some(Ty::I32), vec![Kind::Slot], "(brif ?a)",
+            &format!("if get32(frame, &raw const _JIT_OPERAND0) != 0 {{ _JIT_TARGET(frame, mem, ctx) }} else {{ {cont} }}")),
+        fixed("brif_i64_s", None, Some(Ty::I64), vec![Kind::Slot], "(brif ?a)",
+            &format!("if get64(frame, &raw const _JIT_OPERAND0) != 0 {{ _JIT_TARGET(frame, mem, ctx) }} else {{ {cont} }}")),
+        fixed("ret", None, None, vec![], "(return)", "let _ = (frame, mem, ctx);\n0"),
+        fixed("trap", None, None, vec![], "(trap)",
+            "let _ = (frame, mem, ctx);\nsemantics::TrapCode::Unreachable as u64"),
+    ]);
+    out
+}
+
+/// The stencil crate's source: the prelude, the semantics and every stencil.
+pub fn crate_source(variants: &[Variant], dir: &str) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "#![no_std]\n\
+         #![allow(unused_unsafe, clippy::all)]\n\
+         #[path = \"{dir}/abi.rs\"] pub mod abi;\n\
+         #[path = \"{dir}/semantics.rs\"] pub mod semantics;\n\
+         #[path = \"{dir}/prelude.rs\"] pub mod prelude;\n\
+         use abi::Ctx;\n\
+         use prelude::*;\n\n"
+    );
+    for v in variants {
+        let _ = write!(
+            s,
+            "/// `{}`\n#[no_mangle]\npub unsafe extern \"C\" fn {}(frame: *mut u8, mem: *mut u8, ctx: *mut Ctx) -> u64 {{\n{}\n}}\n\n",
+            v.pattern, v.name, v.body
+        );
+    }
+    s
+}
