@@ -26,6 +26,7 @@
 mod error;
 pub mod interp;
 pub mod ir;
+pub mod runtime;
 pub mod stencil;
 mod value;
 

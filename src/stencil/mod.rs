@@ -5,6 +5,8 @@
 //! like a relocation record (where, what kind of field, which value it takes, addend).
 //! Copying a stencil and patching its holes is the whole of code generation.
 
+#[path = "../../stencils/abi.rs"]
+pub mod abi;
 mod patch;
 mod table;
 
