@@ -451,3 +451,23 @@ fn patching_out_of_range_is_an_error_that_names_stencil_and_hole() {
     assert_eq!(&code[..o], &s.code[..o]);
     assert_eq!(&code[o + 4..], &s.code[o + 4..]);
 }
+
+#[test]
+fn library_listing_snapshot() {
+    let listing = egjit::stencil::listing(true);
+    // Every operation of the table has a stencil (calls and memory.grow come with the
+    // runtime helpers).
+    for info in egjit::ir::OPS {
+        if info.name == "call" || info.name == "memory.grow" {
+            continue;
+        }
+        assert!(
+            STENCILS.iter().any(|s| s.opcode == Some(info.opcode)),
+            "no stencil for `{}`",
+            info.name
+        );
+    }
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("stencil_library", listing);
+    });
+}

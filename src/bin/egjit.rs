@@ -40,6 +40,12 @@ enum Command {
         /// Arguments, decimal integers typed by the function's signature.
         args: Vec<String>,
     },
+    /// List the stencil library: name, IR pattern, operand kinds, size, cost, holes.
+    Stencils {
+        /// Also disassemble each stencil, with its holes marked.
+        #[arg(long)]
+        disasm: bool,
+    },
     /// Parse and verify a program, and print it in the canonical text form.
     Print {
         /// The program (`.egir` text), or `-` for standard input.
@@ -73,6 +79,10 @@ fn main() -> ExitCode {
             max_call_depth,
             args,
         } => run(&file, &invoke, &args, max_call_depth),
+        Command::Stencils { disasm } => {
+            let _ = std::io::stdout().write_all(egjit::stencil::listing(disasm).as_bytes());
+            Ok(())
+        }
         Command::Print { file } => load(&file).map(|m| {
             let _ = std::io::stdout().write_all(m.to_text().as_bytes());
         }),

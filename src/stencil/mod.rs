@@ -7,9 +7,11 @@
 
 #[path = "../../stencils/abi.rs"]
 pub mod abi;
+mod listing;
 mod patch;
 mod table;
 
+pub use listing::listing;
 pub use patch::{patch, PatchError};
 pub use table::STENCILS;
 
