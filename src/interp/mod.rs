@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::ir::{verify, FuncId, Module, Signature, Type};
+use crate::ir::{type_list, verify, FuncId, Module, Signature, Type};
 use crate::semantics::{self as sem, TrapCode, MAX_PAGES, PAGE_SIZE};
 use crate::{Error, ErrorKind, Trap, Value};
 use lower::{Edge, FuncCode, Op, Program};
@@ -113,12 +113,11 @@ impl fmt::Display for CallError {
                 expected,
                 found,
             } => {
-                let found: Vec<&str> = found.iter().map(|t| t.name()).collect();
                 write!(
                     f,
                     "`@{func}` takes {} argument(s) {expected}, given ({})",
                     expected.params.len(),
-                    found.join(", ")
+                    type_list(found)
                 )
             }
         }
@@ -257,11 +256,10 @@ impl Instance {
         let results = host(&mut caller, &vals).map_err(Trap::Host)?;
         let types: Vec<Type> = results.iter().map(|v| v.ty()).collect();
         if types != f.sig.results {
-            let names: Vec<&str> = types.iter().map(|t| t.name()).collect();
             return Err(Trap::Host(format!(
                 "host function `@{}` returned ({}), but its import declares {}",
                 f.name,
-                names.join(", "),
+                type_list(&types),
                 f.sig
             )));
         }
@@ -389,10 +387,8 @@ impl Instance {
                         }
                         scratch.clear();
                         scratch.extend(arg_regs.iter().map(|&a| self.regs[base + a as usize]));
-                        let vals = std::mem::take(&mut scratch);
-                        base =
-                            self.push_frame(&mut frames, code, callee, vals.iter().copied(), rets)?;
-                        scratch = vals;
+                        let args = scratch.iter().copied();
+                        base = self.push_frame(&mut frames, code, callee, args, rets)?;
                         fc = code;
                         pc = 0;
                     } else {

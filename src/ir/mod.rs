@@ -155,12 +155,16 @@ pub struct Signature {
     pub results: Vec<Type>,
 }
 
+/// Types as the text writes them in a list: `i32, i64`.
+pub fn type_list(ts: &[Type]) -> String {
+    ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+}
+
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |ts: &[Type]| ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
-        write!(f, "({})", list(&self.params))?;
+        write!(f, "({})", type_list(&self.params))?;
         if !self.results.is_empty() {
-            write!(f, " -> {}", list(&self.results))?;
+            write!(f, " -> {}", type_list(&self.results))?;
         }
         Ok(())
     }
@@ -360,22 +364,6 @@ impl Terminator {
                 v
             }
             TermKind::Return(_) | TermKind::Trap => Vec::new(),
-        }
-    }
-
-    /// Every value it reads.
-    pub fn uses(&self) -> Vec<Value> {
-        match &self.kind {
-            TermKind::Jump(t) => t.args.clone(),
-            TermKind::Brif { cond, then, els } => {
-                let mut v = vec![*cond];
-                v.extend(&then.args);
-                v.extend(&els.args);
-                v
-            }
-            TermKind::BrTable { index, .. } => vec![*index],
-            TermKind::Return(vals) => vals.clone(),
-            TermKind::Trap => Vec::new(),
         }
     }
 }

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use super::oplist::{Imm, Suffix};
-use super::{Body, Function, Loc, Module, Opcode, Signature, Target, TermKind, Type, Value};
+use super::{type_list, Body, Function, Loc, Module, Opcode, Target, TermKind, Type, Value};
 use crate::error::{Error, ErrorKind};
 use crate::semantics::{MAX_PAGES, PAGE_SIZE};
 
@@ -404,17 +404,6 @@ impl FuncVerifier<'_> {
         }
         Ok(())
     }
-}
-
-fn type_list(ts: &[Type]) -> String {
-    Signature {
-        params: ts.to_vec(),
-        results: Vec::new(),
-    }
-    .to_string()
-    .trim_start_matches('(')
-    .trim_end_matches(')')
-    .to_string()
 }
 
 /// Immediate dominators (Cooper, Harvey and Kennedy, "A Simple, Fast Dominance

@@ -23,11 +23,6 @@ impl CodeBuffer {
         })
     }
 
-    /// The address the next byte will have.
-    pub fn next_address(&self) -> u64 {
-        self.map.as_ptr() as u64 + self.len as u64
-    }
-
     /// Appends `bytes` and returns their offset, or `None` when they do not fit.
     pub fn push(&mut self, bytes: &[u8]) -> Option<usize> {
         let at = self.len;
@@ -52,10 +47,8 @@ impl CodeBuffer {
     /// # Errors
     /// The OS refused to change the protection.
     pub fn finish(self) -> io::Result<ExecutableCode> {
-        let len = self.len;
         Ok(ExecutableCode {
             map: self.map.make_exec()?,
-            len,
         })
     }
 }
@@ -63,17 +56,11 @@ impl CodeBuffer {
 /// Code that can run: read-and-execute memory.
 pub struct ExecutableCode {
     map: Mmap,
-    len: usize,
 }
 
 impl ExecutableCode {
     /// The address of the byte at `offset`.
     pub fn address(&self, offset: usize) -> u64 {
         self.map.as_ptr() as u64 + offset as u64
-    }
-
-    /// The code's bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.map[..self.len]
     }
 }
