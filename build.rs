@@ -104,11 +104,42 @@ fn compile(src: &Path, obj: &Path) {
     }
 }
 
+/// Which value a hole takes: the build-time twin of `egjit::stencil::HoleValue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HoleValue {
+    Operand(u8),
+    Result,
+    Offset,
+    Continue,
+    Target,
+}
+
+impl HoleValue {
+    /// The hole a symbol stands for, if it is one.
+    fn of_symbol(symbol: &str) -> Option<HoleValue> {
+        Some(match symbol {
+            "_JIT_OPERAND0" => HoleValue::Operand(0),
+            "_JIT_OPERAND1" => HoleValue::Operand(1),
+            "_JIT_OPERAND2" => HoleValue::Operand(2),
+            "_JIT_RESULT" => HoleValue::Result,
+            "_JIT_OFFSET" => HoleValue::Offset,
+            "_JIT_CONTINUE" => HoleValue::Continue,
+            "_JIT_TARGET" => HoleValue::Target,
+            _ => return None,
+        })
+    }
+
+    /// True for code the stencil jumps to.
+    fn is_code(self) -> bool {
+        matches!(self, HoleValue::Continue | HoleValue::Target)
+    }
+}
+
 /// A hole as found in the object.
 struct FoundHole {
     offset: u32,
     reloc: &'static str,
-    value: &'static str,
+    value: HoleValue,
     addend: i64,
 }
 
@@ -117,20 +148,6 @@ struct Found {
     holes: Vec<FoundHole>,
     cost: u32,
     tail_jmp: u32,
-    insts: u32,
-}
-
-fn hole_value(symbol: &str) -> Option<&'static str> {
-    Some(match symbol {
-        "_JIT_OPERAND0" => "HoleValue::Operand(0)",
-        "_JIT_OPERAND1" => "HoleValue::Operand(1)",
-        "_JIT_OPERAND2" => "HoleValue::Operand(2)",
-        "_JIT_RESULT" => "HoleValue::Result",
-        "_JIT_OFFSET" => "HoleValue::Offset",
-        "_JIT_CONTINUE" => "HoleValue::Continue",
-        "_JIT_TARGET" => "HoleValue::Target",
-        _ => return None,
-    })
 }
 
 fn read_object(data: &[u8], variants: &[Variant]) -> HashMap<String, Found> {
@@ -180,7 +197,7 @@ fn read_object(data: &[u8], variants: &[Variant]) -> HashMap<String, Found> {
                     .unwrap_or_default(),
                 _ => String::new(),
             };
-            let Some(value) = hole_value(&target) else {
+            let Some(value) = HoleValue::of_symbol(&target) else {
                 if target.starts_with(".rodata") || target.starts_with(".data") {
                     fail(&format!(
                         "stencil `{name}` reads data `{target}` that a stencil cannot carry"
@@ -208,7 +225,7 @@ fn read_object(data: &[u8], variants: &[Variant]) -> HashMap<String, Found> {
             });
         }
         holes.sort_by_key(|h| h.offset);
-        let (cost, tail_jmp, insts) = check_code(name, &code, &holes);
+        let (cost, tail_jmp) = check_code(name, &code, &holes);
         found.insert(
             name.to_string(),
             Found {
@@ -216,7 +233,6 @@ fn read_object(data: &[u8], variants: &[Variant]) -> HashMap<String, Found> {
                 holes,
                 cost,
                 tail_jmp,
-                insts,
             },
         );
     }
@@ -228,13 +244,13 @@ fn read_object(data: &[u8], variants: &[Variant]) -> HashMap<String, Found> {
     found
 }
 
-/// Checks a stencil's instructions and returns its cost, the length of a trailing `jmp`
-/// to the continuation (0 if none) and its instruction count.
+/// Checks a stencil's instructions and returns its cost and the length of a trailing
+/// `jmp` to the continuation (0 if none).
 ///
 /// Cost: one per instruction, one more per memory operand, one more per branch that can
 /// leave the stencil (a dropped trailing `jmp` is not counted), and 20 more per division
 /// (its latency). Saturating.
-fn check_code(name: &str, code: &[u8], holes: &[FoundHole]) -> (u32, u32, u32) {
+fn check_code(name: &str, code: &[u8], holes: &[FoundHole]) -> (u32, u32) {
     let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
     let mut insts: Vec<Instruction> = Vec::new();
     while decoder.can_decode() {
@@ -261,11 +277,9 @@ fn check_code(name: &str, code: &[u8], holes: &[FoundHole]) -> (u32, u32, u32) {
             i.op_kind(k) == OpKind::Register
                 && matches!(i.op_register(k), Register::RSP | Register::ESP)
         }) || i.memory_base() == Register::RSP;
+        let to_code = hole_in(i).is_some_and(|h| h.value.is_code());
         if stack {
-            let what = if i.mnemonic() == Mnemonic::Call
-                && hole_in(i)
-                    .is_some_and(|h| h.value.contains("Continue") || h.value.contains("Target"))
-            {
+            let what = if i.mnemonic() == Mnemonic::Call && to_code {
                 "reaches its continuation by `call` instead of `jmp` (the stack would grow)"
             } else {
                 "uses the stack"
@@ -276,8 +290,6 @@ fn check_code(name: &str, code: &[u8], holes: &[FoundHole]) -> (u32, u32, u32) {
             i.flow_control(),
             FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch
         );
-        let to_code =
-            hole_in(i).is_some_and(|h| h.value.contains("Continue") || h.value.contains("Target"));
         if to_code && !branch {
             fail(&format!(
                 "stencil `{name}` uses its continuation at {:#x} other than as a jump",
@@ -296,14 +308,14 @@ fn check_code(name: &str, code: &[u8], holes: &[FoundHole]) -> (u32, u32, u32) {
         Some(last)
             if last.mnemonic() == Mnemonic::Jmp
                 && last.len() == 5
-                && hole_in(last).is_some_and(|h| h.value.contains("Continue")) =>
+                && hole_in(last).is_some_and(|h| h.value == HoleValue::Continue) =>
         {
             cost = cost.saturating_sub(2);
             5
         }
         _ => 0,
     };
-    (cost, tail_jmp, insts.len() as u32)
+    (cost, tail_jmp)
 }
 
 fn write_table(variants: &[Variant], found: &HashMap<String, Found>) -> String {
@@ -323,7 +335,7 @@ fn write_table(variants: &[Variant], found: &HashMap<String, Found>) -> String {
             .iter()
             .map(|h| {
                 format!(
-                    "Hole {{ offset: {}, reloc: {}, value: {}, addend: {} }}",
+                    "Hole {{ offset: {}, reloc: {}, value: HoleValue::{:?}, addend: {} }}",
                     h.offset, h.reloc, h.value, h.addend
                 )
             })
@@ -334,7 +346,7 @@ fn write_table(variants: &[Variant], found: &HashMap<String, Found>) -> String {
         }
         let _ = writeln!(
             s,
-            "    Stencil {{ name: {:?}, opcode: {}, ty: {}, kinds: &[{}], pattern: {:?}, code: b\"{code}\", holes: &[{}], cost: {}, tail_jmp: {}, insts: {} }},",
+            "    Stencil {{ name: {:?}, opcode: {}, ty: {}, kinds: &[{}], pattern: {:?}, code: b\"{code}\", holes: &[{}], cost: {}, tail_jmp: {} }},",
             v.name,
             v.opcode.as_ref().map_or("None".to_string(), |o| format!("Some(Opcode::{o})")),
             v.ty.map_or("None".to_string(), |t| format!("Some(Type::{})", if t.name() == "i32" { "I32" } else { "I64" })),
@@ -343,7 +355,6 @@ fn write_table(variants: &[Variant], found: &HashMap<String, Found>) -> String {
             holes.join(", "),
             f.cost,
             f.tail_jmp,
-            f.insts,
         );
     }
     s.push_str("];\n");

@@ -109,27 +109,21 @@ fn value(ty: Type, v: i64) -> Value {
 
 /// The reference: the interpreter on a one-operation function.
 fn reference(stencil: &Stencil, args: &[Value]) -> Result<Option<Value>, String> {
-    let params: Vec<&str> = args.iter().map(|a| a.ty().name()).collect();
+    let types: Vec<Type> = args.iter().map(|a| a.ty()).collect();
     let decl: Vec<String> = args
         .iter()
         .enumerate()
         .map(|(i, a)| format!("v{i}: {}", a.ty()))
         .collect();
     let uses: Vec<String> = (0..args.len()).map(|i| format!("v{i}")).collect();
-    let mnemonic = stencil
-        .pattern
-        .trim_start_matches('(')
-        .split(' ')
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches(')');
     let opcode = stencil.opcode.ok_or("no opcode")?;
     let ty = stencil.ty.ok_or("no type")?;
     let result = opcode.info().results[0].resolve(ty);
     let src = format!(
-        "func @f({}) -> {result} {{\nentry({}):\n    v9 = {mnemonic} {}\n    return v9\n}}",
-        params.join(", "),
+        "func @f({}) -> {result} {{\nentry({}):\n    v9 = {}.{ty} {}\n    return v9\n}}",
+        egjit::ir::type_list(&types),
         decl.join(", "),
+        opcode.name(),
         uses.join(", ")
     );
     let m = Module::from_text(&src, "reference").map_err(|e| e.to_string())?;

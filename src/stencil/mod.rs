@@ -90,8 +90,6 @@ pub struct Stencil {
     /// Length of the trailing `jmp` to the continuation, dropped when the continuation
     /// is laid out next; 0 if there is none.
     pub tail_jmp: u32,
-    /// Number of instructions.
-    pub insts: u32,
 }
 
 impl Stencil {
