@@ -6,7 +6,9 @@
 
 use std::fmt::Write;
 
-use crate::oplist::{Imm, Operand, Suffix, IS_CALL, MAY_TRAP, OPS, READS_MEMORY, WRITES_MEMORY};
+use crate::oplist::{
+    Imm, Operand, Suffix, MAY_TRAP, NEEDS_HELPER, OPS, READS_MEMORY, WRITES_MEMORY,
+};
 
 /// A type at build time (the crate's `Type` is not available to `build.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,7 +147,7 @@ const TRAP_ON_ERR: &str = "{ Ok(v) => v, Err(code) => return code as u64 }";
 pub fn single_op_variants() -> Vec<Variant> {
     let mut out = Vec::new();
     for info in OPS {
-        if info.flags & IS_CALL != 0 || info.imm == Imm::Int || info.name == "memory.grow" {
+        if info.flags & NEEDS_HELPER != 0 || info.imm == Imm::Int {
             // Constants are below; calls and memory.grow go through runtime helpers.
             continue;
         }

@@ -52,6 +52,8 @@ pub const READS_MEMORY: u8 = 2;
 pub const WRITES_MEMORY: u8 = 4;
 /// A call: operands and results come from the callee's signature, not from this table.
 pub const IS_CALL: u8 = 8;
+/// Runs through a runtime helper (host calls, growing memory) rather than a stencil alone.
+pub const NEEDS_HELPER: u8 = 16;
 /// No effect at all: the operation may float, be duplicated or be removed.
 pub const PURE: u8 = 0;
 
@@ -72,7 +74,7 @@ pub struct OpInfo {
     pub imm: Imm,
     /// Bytes a memory access touches; 0 for the full width of `T` (or no access).
     pub access_bytes: u8,
-    /// `MAY_TRAP`, `READS_MEMORY`, `WRITES_MEMORY`, `IS_CALL`, or `PURE`.
+    /// `MAY_TRAP`, `READS_MEMORY`, `WRITES_MEMORY`, `IS_CALL`, `NEEDS_HELPER`, or `PURE`.
     pub flags: u8,
 }
 
@@ -160,8 +162,8 @@ define_ops! {
     Store16 = "store16" Any (I32, T) -> () Offset 2 MAY_TRAP | WRITES_MEMORY;
     Store32 = "store32" I64 (I32, T) -> () Offset 4 MAY_TRAP | WRITES_MEMORY;
     MemorySize = "memory.size" None () -> (I32) None 0 READS_MEMORY;
-    MemoryGrow = "memory.grow" None (I32) -> (I32) None 0 READS_MEMORY | WRITES_MEMORY;
-    Call = "call" None () -> () None 0 IS_CALL | MAY_TRAP | READS_MEMORY | WRITES_MEMORY;
+    MemoryGrow = "memory.grow" None (I32) -> (I32) None 0 READS_MEMORY | WRITES_MEMORY | NEEDS_HELPER;
+    Call = "call" None () -> () None 0 IS_CALL | MAY_TRAP | READS_MEMORY | WRITES_MEMORY | NEEDS_HELPER;
 }
 
 impl Opcode {
@@ -183,6 +185,11 @@ impl Opcode {
     /// True when the operation may trap.
     pub fn may_trap(self) -> bool {
         self.info().flags & MAY_TRAP != 0
+    }
+
+    /// True when the operation runs through a runtime helper.
+    pub fn needs_helper(self) -> bool {
+        self.info().flags & NEEDS_HELPER != 0
     }
 
     /// True when the operation reads or writes linear memory (or its size).
