@@ -8,7 +8,8 @@
 //!
 //! It refuses, naming the stencil: a continuation reached by `call` (the stack would
 //! grow), a relocation to a symbol that is no hole (memcpy, a panic path), read-only
-//! data, and any use of the stack.
+//! data, and stack use other than balanced pushes and pops around a call of a callee or
+//! helper.
 
 #[allow(dead_code)]
 #[path = "src/ir/oplist.rs"]
@@ -18,15 +19,16 @@ mod oplist;
 #[path = "stencils/generate.rs"]
 mod generate;
 
+#[path = "stencils/check.rs"]
+mod check;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
+use check::{Checked, FoundHole};
 use generate::{Kind, Variant};
-use iced_x86::{
-    Code, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register,
-};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget};
 
 fn fail(msg: &str) -> ! {
@@ -95,7 +97,8 @@ fn compile(src: &Path, obj: &Path) {
         .args(["-C", "codegen-units=1"])
         // Nothing to debug in generated stencils; keeps the object small.
         .args(["-C", "debuginfo=0"])
-        // A stencil needs no frame pointer: it uses no stack at all.
+        // No frame pointer: most stencils use no stack at all, and the stack check follows
+        // only pushes, pops and constant adjustments.
         .args(["-C", "force-frame-pointers=no"])
         .status()
         .unwrap_or_else(|e| fail(&format!("cannot run {rustc}: {e}")));
@@ -104,50 +107,10 @@ fn compile(src: &Path, obj: &Path) {
     }
 }
 
-/// Which value a hole takes: the build-time twin of `egjit::stencil::HoleValue`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum HoleValue {
-    Operand(u8),
-    Result,
-    Offset,
-    Continue,
-    Target,
-}
-
-impl HoleValue {
-    /// The hole a symbol stands for, if it is one.
-    fn of_symbol(symbol: &str) -> Option<HoleValue> {
-        Some(match symbol {
-            "_JIT_OPERAND0" => HoleValue::Operand(0),
-            "_JIT_OPERAND1" => HoleValue::Operand(1),
-            "_JIT_OPERAND2" => HoleValue::Operand(2),
-            "_JIT_RESULT" => HoleValue::Result,
-            "_JIT_OFFSET" => HoleValue::Offset,
-            "_JIT_CONTINUE" => HoleValue::Continue,
-            "_JIT_TARGET" => HoleValue::Target,
-            _ => return None,
-        })
-    }
-
-    /// True for code the stencil jumps to.
-    fn is_code(self) -> bool {
-        matches!(self, HoleValue::Continue | HoleValue::Target)
-    }
-}
-
-/// A hole as found in the object.
-struct FoundHole {
-    offset: u32,
-    reloc: &'static str,
-    value: HoleValue,
-    addend: i64,
-}
-
 struct Found {
     code: Vec<u8>,
     holes: Vec<FoundHole>,
-    cost: u32,
-    tail_jmp: u32,
+    checked: Checked,
 }
 
 fn read_object(data: &[u8], variants: &[Variant]) -> HashMap<String, Found> {
@@ -197,42 +160,22 @@ fn read_object(data: &[u8], variants: &[Variant]) -> HashMap<String, Found> {
                     .unwrap_or_default(),
                 _ => String::new(),
             };
-            let Some(value) = HoleValue::of_symbol(&target) else {
-                if target.starts_with(".rodata") || target.starts_with(".data") {
-                    fail(&format!(
-                        "stencil `{name}` reads data `{target}` that a stencil cannot carry"
-                    ));
-                }
-                fail(&format!("stencil `{name}` refers to `{target}`, which is no hole (a call into a library or a panic path?)"));
-            };
             let r_type = match reloc.flags() {
                 RelocationFlags::Elf { r_type } => r_type,
                 _ => fail(&format!("stencil `{name}`: relocation that is not ELF")),
             };
-            let kind = match r_type {
-                object::elf::R_X86_64_32 => "Reloc::Abs32",
-                object::elf::R_X86_64_32S => "Reloc::Abs32S",
-                object::elf::R_X86_64_PC32 | object::elf::R_X86_64_PLT32 => "Reloc::PcRel32",
-                other => fail(&format!(
-                    "stencil `{name}`: relocation type {other} to `{target}` is not handled"
-                )),
-            };
-            holes.push(FoundHole {
-                offset,
-                reloc: kind,
-                value,
-                addend: reloc.addend(),
-            });
+            let hole = check::hole_of_relocation(name, offset, &target, r_type, reloc.addend())
+                .unwrap_or_else(|e| fail(&e));
+            holes.push(hole);
         }
         holes.sort_by_key(|h| h.offset);
-        let (cost, tail_jmp) = check_code(name, &code, &holes);
+        let checked = check::check_code(name, &code, &holes).unwrap_or_else(|e| fail(&e));
         found.insert(
             name.to_string(),
             Found {
                 code,
                 holes,
-                cost,
-                tail_jmp,
+                checked,
             },
         );
     }
@@ -242,80 +185,6 @@ fn read_object(data: &[u8], variants: &[Variant]) -> HashMap<String, Found> {
         }
     }
     found
-}
-
-/// Checks a stencil's instructions and returns its cost and the length of a trailing
-/// `jmp` to the continuation (0 if none).
-///
-/// Cost: one per instruction, one more per memory operand, one more per branch that can
-/// leave the stencil (a dropped trailing `jmp` is not counted), and 20 more per division
-/// (its latency). Saturating.
-fn check_code(name: &str, code: &[u8], holes: &[FoundHole]) -> (u32, u32) {
-    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
-    let mut insts: Vec<Instruction> = Vec::new();
-    while decoder.can_decode() {
-        let i = decoder.decode();
-        if i.code() == Code::INVALID {
-            fail(&format!(
-                "stencil `{name}` has bytes that do not decode at {:#x}",
-                i.ip()
-            ));
-        }
-        insts.push(i);
-    }
-    let hole_in = |i: &Instruction| {
-        holes
-            .iter()
-            .find(|h| (h.offset as u64) >= i.ip() && (h.offset as u64) < i.next_ip())
-    };
-    let mut cost: u32 = 0;
-    for i in &insts {
-        let stack = matches!(
-            i.mnemonic(),
-            Mnemonic::Push | Mnemonic::Pop | Mnemonic::Call | Mnemonic::Enter | Mnemonic::Leave
-        ) || (0..i.op_count()).any(|k| {
-            i.op_kind(k) == OpKind::Register
-                && matches!(i.op_register(k), Register::RSP | Register::ESP)
-        }) || i.memory_base() == Register::RSP;
-        let to_code = hole_in(i).is_some_and(|h| h.value.is_code());
-        if stack {
-            let what = if i.mnemonic() == Mnemonic::Call && to_code {
-                "reaches its continuation by `call` instead of `jmp` (the stack would grow)"
-            } else {
-                "uses the stack"
-            };
-            fail(&format!("stencil `{name}` {what} at {:#x}", i.ip()));
-        }
-        let branch = matches!(
-            i.flow_control(),
-            FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch
-        );
-        if to_code && !branch {
-            fail(&format!(
-                "stencil `{name}` uses its continuation at {:#x} other than as a jump",
-                i.ip()
-            ));
-        }
-        let mem = (0..i.op_count())
-            .filter(|&k| i.op_kind(k) == OpKind::Memory)
-            .count() as u32;
-        let leaves = to_code && branch;
-        let div = matches!(i.mnemonic(), Mnemonic::Div | Mnemonic::Idiv) as u32 * 20;
-        cost = cost.saturating_add(1 + mem + leaves as u32 + div);
-    }
-    // A trailing `jmp rel32` to the continuation can be dropped when it follows.
-    let tail_jmp = match insts.last() {
-        Some(last)
-            if last.mnemonic() == Mnemonic::Jmp
-                && last.len() == 5
-                && hole_in(last).is_some_and(|h| h.value == HoleValue::Continue) =>
-        {
-            cost = cost.saturating_sub(2);
-            5
-        }
-        _ => 0,
-    };
-    (cost, tail_jmp)
 }
 
 fn write_table(variants: &[Variant], found: &HashMap<String, Found>) -> String {
@@ -335,7 +204,7 @@ fn write_table(variants: &[Variant], found: &HashMap<String, Found>) -> String {
             .iter()
             .map(|h| {
                 format!(
-                    "Hole {{ offset: {}, reloc: {}, value: HoleValue::{:?}, addend: {} }}",
+                    "Hole {{ offset: {}, reloc: Reloc::{}, value: HoleValue::{:?}, addend: {} }}",
                     h.offset, h.reloc, h.value, h.addend
                 )
             })
@@ -346,15 +215,17 @@ fn write_table(variants: &[Variant], found: &HashMap<String, Found>) -> String {
         }
         let _ = writeln!(
             s,
-            "    Stencil {{ name: {:?}, opcode: {}, ty: {}, kinds: &[{}], pattern: {:?}, code: b\"{code}\", holes: &[{}], cost: {}, tail_jmp: {} }},",
+            "    Stencil {{ name: {:?}, opcode: {}, ty: {}, kinds: &[{}], pattern: {:?}, code: b\"{code}\", holes: &[{}], cost: {}, tail_jmp: {}, tail_jcc: {}, stack: {} }},",
             v.name,
             v.opcode.as_ref().map_or("None".to_string(), |o| format!("Some(Opcode::{o})")),
             v.ty.map_or("None".to_string(), |t| format!("Some(Type::{})", if t.name() == "i32" { "I32" } else { "I64" })),
             kinds.join(", "),
             v.pattern,
             holes.join(", "),
-            f.cost,
-            f.tail_jmp,
+            f.checked.cost,
+            f.checked.tail_jmp,
+            f.checked.tail_jcc,
+            f.checked.stack,
         );
     }
     s.push_str("];\n");

@@ -140,6 +140,9 @@ fn pattern(mnemonic: &str, n: usize) -> String {
     }
 }
 
+/// Continues after a call or a helper: memory may have moved.
+const CONT_RELOAD: &str = "_JIT_CONTINUE(frame, (*ctx).mem_base, ctx)";
+
 const TRAP_ON_ERR: &str = "{ Ok(v) => v, Err(code) => return code as u64 }";
 
 /// Every single-operation stencil: each operation of the table with each suffix and kind
@@ -263,6 +266,41 @@ pub fn single_op_variants() -> Vec<Variant> {
             &format!("if get32(frame, &raw const _JIT_OPERAND0) != 0 {{ _JIT_TARGET(frame, mem, ctx) }} else {{ {cont} }}")),
         fixed("brif_i64_s", None, Some(Ty::I64), vec![Kind::Slot], "(brif ?a)",
             &format!("if get64(frame, &raw const _JIT_OPERAND0) != 0 {{ _JIT_TARGET(frame, mem, ctx) }} else {{ {cont} }}")),
+        // Target i if i < count, else the default (the table's last entry): one
+        // bounds-clamped indirect jump.
+        fixed("br_table_i32_s", None, Some(Ty::I32), vec![Kind::Slot], "(br_table ?a)",
+            "let i = get32(frame, &raw const _JIT_OPERAND0);\n\
+             let n = imm32(&raw const _JIT_COUNT);\n\
+             let target = _JIT_TABLE.wrapping_add(if i < n { i } else { n } as usize).read();\n\
+             target(frame, mem, ctx)"),
+        // A JIT function: its frame follows the caller's; the depth and the frame stack
+        // are checked before entering it; a trap in it ends the caller too.
+        fixed("call", Some("Call"), None, vec![], "(call ?f)",
+            &format!("let callee = frame.add(hole(&raw const _JIT_FRAME_SIZE));\n\
+             let c = &*(&raw const _JIT_CALLEE);\n\
+             if (*ctx).depth >= (*ctx).max_depth || (callee as u64).wrapping_add(c.frame_size) > (*ctx).frame_end {{\n\
+                 return semantics::TrapCode::CallStackExhausted as u64;\n\
+             }}\n\
+             (*ctx).depth += 1;\n\
+             let status = (c.entry)(callee, mem, ctx);\n\
+             (*ctx).depth -= 1;\n\
+             if status != 0 {{ return status; }}\n\
+             {CONT_RELOAD}")),
+        // An import, through the runtime's helper; arguments and results in the area
+        // after the caller's frame.
+        fixed("call_import", Some("Call"), None, vec![], "(call.import ?f)",
+            &format!("let args = frame.add(hole(&raw const _JIT_FRAME_SIZE)).cast::<u64>();\n\
+             let status = _JIT_IMPORT_HELPER(ctx, args, imm32(&raw const _JIT_INDEX) as u64);\n\
+             if status != 0 {{ return status; }}\n\
+             let _ = mem;\n\
+             {CONT_RELOAD}")),
+        // Through the runtime's helper, which may move memory. An i32 result is kept
+        // zero-extended (-1 is 0xffff_ffff).
+        fixed("memory_grow_s", Some("MemoryGrow"), None, vec![Kind::Slot], "(memory.grow ?a)",
+            &format!("let old = _JIT_GROW_HELPER(ctx, get32(frame, &raw const _JIT_OPERAND0) as u64);\n\
+             put(frame, &raw const _JIT_RESULT, old as u32 as u64);\n\
+             let _ = mem;\n\
+             {CONT_RELOAD}")),
         fixed("ret", None, None, vec![], "(return)", "let _ = (frame, mem, ctx);\n0"),
         fixed("trap", None, None, vec![], "(trap)",
             "let _ = (frame, mem, ctx);\nsemantics::TrapCode::Unreachable as u64"),

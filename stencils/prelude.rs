@@ -4,11 +4,13 @@
 //! with `-C relocation-model=static -C code-model=small`, rustc turns a frame slot at a
 //! hole's offset into a `R_X86_64_32S` displacement (`mov 0x0(%rdi),%rax`) and an
 //! immediate into a `R_X86_64_32` (`mov $0x0,%eax`); a tail call to a continuation
-//! becomes `jmp rel32` / `jcc rel32` (`R_X86_64_PLT32`).
+//! becomes `jmp rel32` / `jcc rel32` (`R_X86_64_PLT32`). Reading the *value* of an
+//! extern static (a callee, a helper, a jump table) becomes a RIP-relative load or
+//! `call *0x0(%rip)` (`R_X86_64_PC32`) from a slot the runtime places near the code.
 
 #![allow(dead_code)]
 
-use crate::abi::Ctx;
+use crate::abi::{Callee, Ctx, GrowHelper, ImportHelper, StencilFn};
 
 extern "C" {
     /// Operand 0, 1, 2: a frame-slot offset or a 32-bit immediate, per the stencil's kinds.
@@ -23,6 +25,25 @@ extern "C" {
     pub fn _JIT_CONTINUE(frame: *mut u8, mem: *mut u8, ctx: *mut Ctx) -> u64;
     /// A conditional branch's taken target.
     pub fn _JIT_TARGET(frame: *mut u8, mem: *mut u8, ctx: *mut Ctx) -> u64;
+    /// The caller's frame size: where a callee's frame, or an import's arguments, start.
+    pub static _JIT_FRAME_SIZE: u8;
+    /// An import's index, for the import helper.
+    pub static _JIT_INDEX: u8;
+    /// The number of targets of a `br_table`, its default not counted.
+    pub static _JIT_COUNT: u8;
+
+    // The holes below are 8- or 16-byte slots the runtime places in the code region and
+    // fills in: their *contents* are 64-bit addresses, read RIP-relative (`R_X86_64_PC32`),
+    // so nothing assumes where code memory lands.
+
+    /// The JIT function a `call` enters.
+    pub static _JIT_CALLEE: Callee;
+    /// The runtime's helper for calls of imports.
+    pub static _JIT_IMPORT_HELPER: ImportHelper;
+    /// The runtime's helper for `memory.grow`.
+    pub static _JIT_GROW_HELPER: GrowHelper;
+    /// The address of a `br_table`'s jump table: its targets, then its default.
+    pub static _JIT_TABLE: *const StencilFn;
 }
 
 /// The value of a hole: its symbol's address.

@@ -2,7 +2,7 @@
 //! on a frame, and compared with the reference interpreter on edge values.
 
 use egjit::runtime::CodeBuffer;
-use egjit::stencil::abi::{Ctx, StencilFn};
+use egjit::stencil::abi::{Ctx, GrowHelper, ImportHelper, StencilFn};
 use egjit::stencil::{patch, HoleValue, Kind, Stencil, STENCILS};
 use egjit::{Config, Imports, Instance, Module, Type, Value};
 
@@ -10,6 +10,114 @@ use egjit::{Config, Imports, Instance, Module, Type, Value};
 const RESULT_SLOT: usize = 3;
 /// What the harness's taken-branch landing returns (the `trap` stencil's code).
 const TAKEN: u64 = 4;
+
+/// A test's code region: stencil copies and data slots, patched, then made executable.
+struct Rig {
+    buf: CodeBuffer,
+    placed: Vec<(usize, &'static Stencil)>,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        Rig {
+            buf: CodeBuffer::new(1 << 16).expect("code memory"),
+            placed: Vec::new(),
+        }
+    }
+
+    /// Copies `s` in; returns its offset.
+    fn place(&mut self, s: &'static Stencil) -> usize {
+        let at = self.buf.push(s.code).expect("room for code");
+        self.placed.push((at, s));
+        at
+    }
+
+    /// Copies the stencil called `name` in.
+    fn place_named(&mut self, name: &str) -> usize {
+        self.place(Stencil::by_name(name).unwrap_or_else(|| panic!("no stencil `{name}`")))
+    }
+
+    /// An 8-byte aligned data slot holding `words`; returns its offset.
+    fn data(&mut self, words: &[u64]) -> usize {
+        self.buf.align(8).expect("room for data");
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        self.buf.push(&bytes).expect("room for data")
+    }
+
+    fn address(&self, offset: usize) -> u64 {
+        self.buf.address(offset)
+    }
+
+    /// Rewrites word `i` of the data at `offset`.
+    fn set_word(&mut self, offset: usize, i: usize, w: u64) {
+        let at = offset + 8 * i;
+        self.buf.written_mut()[at..at + 8].copy_from_slice(&w.to_le_bytes());
+    }
+
+    /// Patches every hole of the copy at `at` with `value(hole)`.
+    fn patch(&mut self, at: usize, value: impl Fn(HoleValue) -> i64) -> Result<(), String> {
+        let s = self
+            .placed
+            .iter()
+            .find(|p| p.0 == at)
+            .ok_or("nothing placed there")?
+            .1;
+        let base = self.buf.address(at);
+        let code = &mut self.buf.written_mut()[at..];
+        for hole in s.holes {
+            patch(s, hole, code, base, value(hole.value)).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Makes the region executable and calls the code at `at` as the first stencil of a
+    /// function; returns its status.
+    fn run(self, at: usize, frame: &mut [u64], mem: *mut u8, ctx: &mut Ctx) -> Result<u64, String> {
+        let exec = self.buf.finish().map_err(|e| e.to_string())?;
+        // SAFETY: every copy in the region is a complete stencil with all holes patched
+        // to code and data of the region and slots of `frame`, which the caller sized.
+        Ok(unsafe {
+            let f: StencilFn = std::mem::transmute::<u64, StencilFn>(exec.address(at));
+            f(frame.as_mut_ptr().cast(), mem, ctx)
+        })
+    }
+}
+
+/// Places `stencil` followed by its continuation (`ret`) and taken target (`trap`), and
+/// patches operands as the harness frame has them.
+fn rig(stencil: &'static Stencil, ops: &[u64], offset: u32) -> Result<(Rig, usize), String> {
+    let mut rig = Rig::new();
+    let at = rig.place(stencil);
+    let cont = rig.place_named("ret");
+    let target = rig.place_named("trap");
+    let (cont, target) = (rig.address(cont) as i64, rig.address(target) as i64);
+    rig.patch(at, |h| match h {
+        HoleValue::Operand(n) => match stencil.kinds[n as usize] {
+            Kind::Slot => 8 * n as i64,
+            Kind::Imm => ops[n as usize] as i64,
+        },
+        HoleValue::Result => 8 * RESULT_SLOT as i64,
+        HoleValue::Offset => offset as i64,
+        HoleValue::Continue => cont,
+        HoleValue::Target => target,
+        other => panic!("{}: the plain harness has no {other:?}", stencil.name),
+    })?;
+    Ok((rig, at))
+}
+
+/// The harness frame for `ops`: slot operands in their slots, a marker in the result.
+fn frame_for(stencil: &Stencil, ops: &[u64]) -> [u64; 4] {
+    let mut frame = [0u64; 4];
+    for (i, (&v, &k)) in ops.iter().zip(stencil.kinds).enumerate() {
+        if k == Kind::Slot {
+            frame[i] = v;
+        }
+    }
+    frame[RESULT_SLOT] = UNTOUCHED;
+    frame
+}
+
+const UNTOUCHED: u64 = 0xdead_beef_dead_beef;
 
 /// Runs `stencil` with operand values `ops` (slots or immediates by its kinds) and
 /// returns (what it returned, the result slot). Continue lands on `ret` (returns 0), a
@@ -25,45 +133,14 @@ fn run_with(
     offset: u32,
     mem: &mut [u8],
 ) -> Result<(u64, u64), String> {
-    let ret = Stencil::by_name("ret").ok_or("no `ret` stencil")?;
-    let taken = Stencil::by_name("trap").ok_or("no `trap` stencil")?;
-    let mut buf = CodeBuffer::new(4096).map_err(|e| e.to_string())?;
-    let at = buf.push(stencil.code).ok_or("too big")?;
-    let cont = buf.push(ret.code).ok_or("too big")?;
-    let target = buf.push(taken.code).ok_or("too big")?;
-    let (cont, target, base) = (buf.address(cont), buf.address(target), buf.address(at));
-    let code = buf.written_mut();
-    for hole in stencil.holes {
-        let value: i64 = match hole.value {
-            HoleValue::Operand(n) => match stencil.kinds[n as usize] {
-                Kind::Slot => 8 * n as i64,
-                Kind::Imm => ops[n as usize] as i64,
-            },
-            HoleValue::Result => 8 * RESULT_SLOT as i64,
-            HoleValue::Offset => offset as i64,
-            HoleValue::Continue => cont as i64,
-            HoleValue::Target => target as i64,
-        };
-        patch(stencil, hole, &mut code[at..], base, value).map_err(|e| e.to_string())?;
-    }
-    let exec = buf.finish().map_err(|e| e.to_string())?;
-    let mut frame = [0u64; 4];
-    for (i, (&v, &k)) in ops.iter().zip(stencil.kinds).enumerate() {
-        if k == Kind::Slot {
-            frame[i] = v;
-        }
-    }
-    frame[RESULT_SLOT] = 0xdead_beef_dead_beef;
+    let (rig, at) = rig(stencil, ops, offset)?;
+    let mut frame = frame_for(stencil, ops);
     let mut ctx = Ctx {
         mem_size: mem.len() as u64,
+        mem_base: mem.as_mut_ptr(),
         ..Ctx::default()
     };
-    // SAFETY: the code is a complete stencil followed by its continuation and target,
-    // patched for this frame; the frame has the four slots it uses.
-    let status = unsafe {
-        let f: StencilFn = std::mem::transmute::<u64, StencilFn>(exec.address(at));
-        f(frame.as_mut_ptr().cast(), mem.as_mut_ptr(), &mut ctx)
-    };
+    let status = rig.run(at, &mut frame, mem.as_mut_ptr(), &mut ctx)?;
     Ok((status, frame[RESULT_SLOT]))
 }
 
@@ -352,7 +429,7 @@ fn memory_stencils_match_the_reference() {
 /// One case per line: stencil, operands, expected (status, result slot), by hand.
 #[test]
 fn control_constant_and_move_stencils() {
-    let untouched = 0xdead_beef_dead_beef;
+    let untouched = UNTOUCHED;
     let cases: &[(&str, &[u64], (u64, u64))] = &[
         ("brif_i32_s", &[1], (TAKEN, untouched)),
         ("brif_i32_s", &[0], (0, untouched)),
@@ -449,19 +526,469 @@ fn patching_out_of_range_is_an_error_that_names_stencil_and_hole() {
 #[test]
 fn library_listing_snapshot() {
     let listing = egjit::stencil::listing(true);
-    // Every operation of the table has a stencil (calls and memory.grow come with the
-    // runtime helpers).
+    // Every operation of the table has a stencil, every terminator too.
     for info in egjit::ir::OPS {
-        if info.opcode.needs_helper() {
-            continue;
-        }
         assert!(
             STENCILS.iter().any(|s| s.opcode == Some(info.opcode)),
             "no stencil for `{}`",
             info.name
         );
     }
+    for pattern in [
+        "(jump)",
+        "(brif ?a)",
+        "(br_table ?a)",
+        "(return)",
+        "(trap)",
+        "(call ?f)",
+        "(call.import ?f)",
+    ] {
+        assert!(
+            STENCILS.iter().any(|s| s.pattern == pattern),
+            "no stencil for `{pattern}`"
+        );
+    }
     insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("stencil_library", listing);
     });
+}
+
+/// The frame of the call tests: the caller has 4 slots (32 bytes), its callee's frame
+/// starts at slot 4.
+const CALLER_FRAME: i64 = 32;
+
+/// A caller running `call` then a continuation that loads the i32 at address 0 of
+/// memory into slot 3 (so the test sees which memory base the caller continued with),
+/// then `ret`; the callee is `callee` (patched by `patch_callee`) and the descriptor has
+/// `callee_frame` bytes. Returns the rig, the caller's offset, the callee's offset and
+/// the descriptor's offset.
+fn call_rig(
+    callee: &str,
+    callee_frame: u64,
+    patch_callee: impl Fn(HoleValue, &Rig) -> i64,
+) -> (Rig, usize, usize, usize) {
+    let mut rig = Rig::new();
+    let call = rig.place_named("call");
+    let load = rig.place_named("load_i32_s");
+    let ret = rig.place_named("ret");
+    let callee_at = rig.place_named(callee);
+    let desc = rig.data(&[0, callee_frame]);
+    let entry = rig.address(callee_at);
+    rig.set_word(desc, 0, entry);
+    let (desc_addr, load_addr, ret_addr) = (
+        rig.address(desc) as i64,
+        rig.address(load) as i64,
+        rig.address(ret) as i64,
+    );
+    rig.patch(call, |h| match h {
+        HoleValue::FrameSize => CALLER_FRAME,
+        HoleValue::Callee => desc_addr,
+        HoleValue::Continue => load_addr,
+        other => panic!("call: unexpected {other:?}"),
+    })
+    .expect("patch call");
+    rig.patch(load, |h| match h {
+        HoleValue::Operand(0) => 2 * 8, // slot 2 holds address 0
+        HoleValue::Offset => 0,
+        HoleValue::Result => 3 * 8,
+        HoleValue::Continue => ret_addr,
+        other => panic!("load: unexpected {other:?}"),
+    })
+    .expect("patch load");
+    let values: Vec<(HoleValue, i64)> = rig.placed[3]
+        .1
+        .holes
+        .iter()
+        .map(|h| (h.value, patch_callee(h.value, &rig)))
+        .collect();
+    rig.patch(callee_at, |h| {
+        values.iter().find(|v| v.0 == h).map(|v| v.1).expect("hole")
+    })
+    .expect("patch callee");
+    (rig, call, callee_at, desc)
+}
+
+/// Two memories: the one the caller was entered with and the one `ctx` names, told apart
+/// by their first word.
+fn two_memories() -> (Vec<u8>, Vec<u8>) {
+    let mut old = vec![0u8; 8];
+    old[..4].copy_from_slice(&0x1111_1111u32.to_le_bytes());
+    let mut new = vec![0u8; 8];
+    new[..4].copy_from_slice(&0x2222_2222u32.to_le_bytes());
+    (old, new)
+}
+
+#[test]
+fn call_enters_the_callee_on_the_next_frame_and_continues_with_memory_from_the_context() {
+    // The callee adds its slots 0 and 1 into its slot 0 and returns.
+    let (rig, call, _, _) = call_rig("iadd_i64_ss", 16, |h, rig| match h {
+        HoleValue::Operand(0) => 0,
+        HoleValue::Operand(1) => 8,
+        HoleValue::Result => 0,
+        HoleValue::Continue => rig.address(rig.placed[2].0) as i64, // the caller's `ret`
+        other => panic!("iadd: unexpected {other:?}"),
+    });
+    let (mut old, mut new) = two_memories();
+    // Caller slots 0..4; callee slots 4 and 5 hold the arguments; one spare slot.
+    let mut frame = [7, 7, 0, UNTOUCHED, 40, 2, UNTOUCHED];
+    let mut ctx = Ctx {
+        mem_size: 8,
+        depth: 1,
+        max_depth: 2,
+        frame_end: frame.as_ptr() as u64 + 48,
+        mem_base: new.as_mut_ptr(),
+        ..Ctx::default()
+    };
+    let status = rig
+        .run(call, &mut frame, old.as_mut_ptr(), &mut ctx)
+        .expect("run");
+    assert_eq!(status, 0);
+    assert_eq!(frame, [7, 7, 0, 0x2222_2222, 42, 2, UNTOUCHED]);
+    assert_eq!(ctx.depth, 1, "the depth is back after the call");
+}
+
+#[test]
+fn call_checks_depth_and_frame_stack_before_entering() {
+    let run = |depth: u64, max_depth: u64, end_slots: u64| {
+        let (rig, call, _, _) = call_rig("iconst_i32", 16, |h, rig| match h {
+            HoleValue::Operand(0) => 99,
+            HoleValue::Result => 0,
+            HoleValue::Continue => rig.address(rig.placed[2].0) as i64,
+            other => panic!("iconst: unexpected {other:?}"),
+        });
+        let (mut old, _) = two_memories();
+        let mut frame = [0u64, 0, 0, UNTOUCHED, UNTOUCHED, UNTOUCHED];
+        let mut ctx = Ctx {
+            mem_size: 8,
+            depth,
+            max_depth,
+            frame_end: frame.as_ptr() as u64 + 8 * end_slots,
+            mem_base: old.as_mut_ptr(),
+            ..Ctx::default()
+        };
+        let status = rig
+            .run(call, &mut frame, old.as_mut_ptr(), &mut ctx)
+            .expect("run");
+        (status, frame[4], ctx.depth)
+    };
+    // The callee's 16 bytes end at slot 6.
+    assert_eq!(run(1, 2, 6), (0, 99, 1));
+    assert_eq!(run(1, 2, 5), (5, UNTOUCHED, 1), "frame stack too short");
+    assert_eq!(run(2, 2, 6), (5, UNTOUCHED, 2), "depth at the limit");
+    assert_eq!(run(0, 0, 6), (5, UNTOUCHED, 0));
+    assert_eq!(run(9, 10, 6), (0, 99, 9));
+}
+
+#[test]
+fn a_trap_in_the_callee_ends_the_caller_with_its_code() {
+    let (rig, call, _, _) = call_rig("trap", 8, |h, _| panic!("trap: unexpected {h:?}"));
+    let (mut old, _) = two_memories();
+    let mut frame = [0u64, 0, 0, UNTOUCHED, 0];
+    let mut ctx = Ctx {
+        depth: 3,
+        max_depth: 10,
+        frame_end: frame.as_ptr() as u64 + 40,
+        mem_base: old.as_mut_ptr(),
+        ..Ctx::default()
+    };
+    let status = rig
+        .run(call, &mut frame, old.as_mut_ptr(), &mut ctx)
+        .expect("run");
+    assert_eq!(status, 4, "unreachable, from the callee");
+    assert_eq!(frame[3], UNTOUCHED, "the caller's continuation did not run");
+    assert_eq!(ctx.depth, 3);
+}
+
+#[test]
+fn recursion_through_the_call_stencil_stops_at_the_depth_limit_or_the_frame_stack_end() {
+    // The callee is the call stencil itself: every level enters the next frame until a
+    // check fails; the trap comes back through every level.
+    let run = |max_depth: u64, frames: usize| {
+        let mut rig = Rig::new();
+        let call = rig.place_named("call");
+        let ret = rig.place_named("ret");
+        let desc = rig.data(&[0, 32]);
+        let entry = rig.address(call);
+        rig.set_word(desc, 0, entry);
+        let (desc, ret) = (rig.address(desc) as i64, rig.address(ret) as i64);
+        rig.patch(call, |h| match h {
+            HoleValue::FrameSize => 32,
+            HoleValue::Callee => desc,
+            HoleValue::Continue => ret,
+            other => panic!("call: unexpected {other:?}"),
+        })
+        .expect("patch");
+        let mut frame = vec![0u64; 4 * frames];
+        let mut ctx = Ctx {
+            depth: 1,
+            max_depth,
+            frame_end: frame.as_ptr() as u64 + 8 * frame.len() as u64,
+            ..Ctx::default()
+        };
+        let status = rig
+            .run(call, &mut frame, std::ptr::null_mut(), &mut ctx)
+            .expect("run");
+        (status, ctx.depth)
+    };
+    assert_eq!(run(1000, 2000), (5, 1));
+    assert_eq!(run(1_000_000, 100), (5, 1));
+    assert_eq!(run(1, 100), (5, 1));
+}
+
+/// The import helper of the tests: `args[0] = args[0] * 10 + args[1] + index`; import 13
+/// fails with the host-error code. Counts its calls in the word `ctx.host` points to.
+unsafe extern "C" fn test_import(ctx: *mut Ctx, args: *mut u64, index: u64) -> u64 {
+    // SAFETY: the tests point `host` at a u64 and `args` at two slots.
+    unsafe {
+        *(*ctx).host.cast::<u64>() += 1;
+        if index == 13 {
+            return 6;
+        }
+        *args = *args * 10 + *args.add(1) + index;
+    }
+    0
+}
+
+/// A caller running `call_import` of import `index` then `load_i32_s` of address 0 (as in
+/// [`call_rig`]) then `ret`.
+fn import_rig(index: i64, helper: u64) -> (Rig, usize) {
+    let mut rig = Rig::new();
+    let call = rig.place_named("call_import");
+    let load = rig.place_named("load_i32_s");
+    let ret = rig.place_named("ret");
+    let slot = rig.data(&[helper]);
+    let (slot, load_addr, ret) = (
+        rig.address(slot) as i64,
+        rig.address(load) as i64,
+        rig.address(ret) as i64,
+    );
+    rig.patch(call, |h| match h {
+        HoleValue::FrameSize => CALLER_FRAME,
+        HoleValue::Index => index,
+        HoleValue::ImportHelper => slot,
+        HoleValue::Continue => load_addr,
+        other => panic!("call_import: unexpected {other:?}"),
+    })
+    .expect("patch");
+    rig.patch(load, |h| match h {
+        HoleValue::Operand(0) => 16,
+        HoleValue::Offset => 0,
+        HoleValue::Result => 24,
+        HoleValue::Continue => ret,
+        other => panic!("load: unexpected {other:?}"),
+    })
+    .expect("patch");
+    (rig, call)
+}
+
+#[test]
+fn call_import_passes_the_area_after_the_frame_and_the_index_to_the_helper() {
+    let cases: &[(i64, [u64; 2], u64, [u64; 2])] = &[
+        // index, arguments, status, area afterwards
+        (0, [4, 2], 0, [42, 2]),
+        (5, [1, 1], 0, [16, 1]),
+        (0xffff_ffff, [0, 0], 0, [0xffff_ffff, 0]),
+        (13, [4, 2], 6, [4, 2]),
+    ];
+    for &(index, args, status, after) in cases {
+        let (rig, call) = import_rig(index, test_import as ImportHelper as usize as u64);
+        let (mut old, mut new) = two_memories();
+        let mut calls = 0u64;
+        let mut frame = [0, 0, 0, UNTOUCHED, args[0], args[1]];
+        let mut ctx = Ctx {
+            mem_size: 8,
+            mem_base: new.as_mut_ptr(),
+            host: (&raw mut calls).cast(),
+            ..Ctx::default()
+        };
+        let got = rig
+            .run(call, &mut frame, old.as_mut_ptr(), &mut ctx)
+            .expect("run");
+        assert_eq!(got, status, "import {index}");
+        assert_eq!(calls, 1);
+        assert_eq!([frame[4], frame[5]], after, "import {index}");
+        // After a host error nothing else ran; otherwise memory came from the context.
+        let want3 = if status == 0 { 0x2222_2222 } else { UNTOUCHED };
+        assert_eq!(frame[3], want3, "import {index}");
+    }
+}
+
+/// The grow helper of the tests: memory is the vector `ctx.host` points to, grown by
+/// whole pages up to 3; returns the old size in pages or -1.
+unsafe extern "C" fn test_grow(ctx: *mut Ctx, delta: u64) -> u64 {
+    // SAFETY: the tests point `host` at a `Vec<u8>` that is the memory.
+    unsafe {
+        let mem = &mut *(*ctx).host.cast::<Vec<u8>>();
+        let old = (mem.len() / PAGE) as u64;
+        if old + delta > 3 {
+            return u64::MAX;
+        }
+        // A new allocation, so the base moves.
+        let mut grown = vec![0u8; (old + delta) as usize * PAGE];
+        grown[..mem.len()].copy_from_slice(mem);
+        *mem = grown;
+        (*ctx).mem_size = mem.len() as u64;
+        (*ctx).mem_base = mem.as_mut_ptr();
+        old
+    }
+}
+
+#[test]
+fn memory_grow_calls_the_helper_and_continues_with_the_grown_memory() {
+    // delta, (result slot, memory.size afterwards, memory base moved)
+    let cases: &[(u64, (u64, u64, bool))] = &[
+        (0, (1, 1, true)),
+        (1, (1, 2, true)),
+        (2, (1, 3, true)),
+        (3, (0xffff_ffff, 1, false)),
+        // Only the low 32 bits of the i32 operand count.
+        (0x1_0000_0001, (1, 2, true)),
+        (0xffff_ffff, (0xffff_ffff, 1, false)),
+    ];
+    for &(delta, want) in cases {
+        let mut rig = Rig::new();
+        let grow = rig.place_named("memory_grow_s");
+        let size = rig.place_named("memory_size");
+        let ret = rig.place_named("ret");
+        let slot = rig.data(&[test_grow as GrowHelper as usize as u64]);
+        let (slot, size_addr, ret) = (
+            rig.address(slot) as i64,
+            rig.address(size) as i64,
+            rig.address(ret) as i64,
+        );
+        rig.patch(grow, |h| match h {
+            HoleValue::Operand(0) => 0,
+            HoleValue::Result => 8,
+            HoleValue::GrowHelper => slot,
+            HoleValue::Continue => size_addr,
+            other => panic!("memory_grow_s: unexpected {other:?}"),
+        })
+        .expect("patch");
+        rig.patch(size, |h| match h {
+            HoleValue::Result => 16,
+            HoleValue::Continue => ret,
+            other => panic!("memory_size: unexpected {other:?}"),
+        })
+        .expect("patch");
+        let mut memory = vec![0u8; PAGE];
+        let before = memory.as_ptr();
+        let mut frame = [delta, UNTOUCHED, UNTOUCHED];
+        let mut ctx = Ctx {
+            mem_size: PAGE as u64,
+            mem_base: memory.as_mut_ptr(),
+            host: (&raw mut memory).cast(),
+            ..Ctx::default()
+        };
+        let mem = ctx.mem_base;
+        let status = rig.run(grow, &mut frame, mem, &mut ctx).expect("run");
+        assert_eq!(status, 0);
+        assert_eq!(
+            (frame[1], frame[2], memory.as_ptr() != before),
+            want,
+            "delta {delta:#x}"
+        );
+    }
+}
+
+#[test]
+fn br_table_jumps_to_the_target_of_the_index_or_the_default() {
+    // Three targets and the default; target k stores k + 100 into slot 3.
+    let cases: &[(u64, u64)] = &[
+        (0, 100),
+        (1, 101),
+        (2, 102),
+        (3, 103),
+        (4, 103),
+        (0x7fff_ffff, 103),
+        (0x8000_0000, 103),
+        (0xffff_ffff, 103),
+        // Only the low 32 bits of the index count.
+        (0x1_0000_0001, 101),
+    ];
+    for &(index, want) in cases {
+        let mut rig = Rig::new();
+        let br = rig.place_named("br_table_i32_s");
+        let ret = rig.place_named("ret");
+        let targets: Vec<usize> = (0..4).map(|_| rig.place_named("iconst_i32")).collect();
+        let table = rig.data(&[0; 4]);
+        for (k, &t) in targets.iter().enumerate() {
+            let a = rig.address(t);
+            rig.set_word(table, k, a);
+        }
+        let slot = rig.data(&[0]);
+        let table_addr = rig.address(table);
+        rig.set_word(slot, 0, table_addr);
+        let (slot, ret) = (rig.address(slot) as i64, rig.address(ret) as i64);
+        rig.patch(br, |h| match h {
+            HoleValue::Operand(0) => 0,
+            HoleValue::Count => 3,
+            HoleValue::Table => slot,
+            other => panic!("br_table: unexpected {other:?}"),
+        })
+        .expect("patch");
+        for (k, &t) in targets.iter().enumerate() {
+            rig.patch(t, |h| match h {
+                HoleValue::Operand(0) => 100 + k as i64,
+                HoleValue::Result => 24,
+                HoleValue::Continue => ret,
+                other => panic!("iconst: unexpected {other:?}"),
+            })
+            .expect("patch");
+        }
+        let mut frame = [index, 0, 0, UNTOUCHED];
+        let mut ctx = Ctx::default();
+        let status = rig
+            .run(br, &mut frame, std::ptr::null_mut(), &mut ctx)
+            .expect("run");
+        assert_eq!((status, frame[3]), (0, want), "index {index:#x}");
+    }
+}
+
+#[test]
+fn an_inverted_branch_swaps_the_outcomes_and_can_fall_through_to_the_target() {
+    for name in ["brif_i32_s", "brif_i64_s"] {
+        let s = Stencil::by_name(name).expect(name);
+        assert!(s.tail_jcc > 0 && s.tail_jmp == 5, "{name} ends jcc; jmp");
+        for (cond, plain, inverted) in [(0u64, 0, TAKEN), (1, TAKEN, 0), (0x8000_0000, TAKEN, 0)] {
+            let (mut rig, at) = rig(s, &[cond], 0).expect("rig");
+            assert_eq!(rig_run(rig, at, cond), plain, "{name} {cond}");
+            (rig, _) = self::rig(s, &[cond], 0).expect("rig");
+            let code = &mut rig.buf.written_mut()[at..at + s.code.len()];
+            assert!(s.invert_branch(code));
+            assert_eq!(rig_run(rig, at, cond), inverted, "{name} {cond} inverted");
+        }
+    }
+    // The layout the inversion is for: the target laid out right after the branch, its
+    // trailing jump dropped. Condition true falls through to the target.
+    let s = Stencil::by_name("brif_i32_s").expect("brif");
+    for (cond, want) in [(0u64, 4), (1, 0)] {
+        let mut rig = Rig::new();
+        let at = rig
+            .buf
+            .push(&s.code[..s.code.len() - s.tail_jmp as usize])
+            .expect("room");
+        rig.placed.push((at, s));
+        let fall = rig.place_named("ret");
+        let other = rig.place_named("trap");
+        let other = rig.address(other) as i64;
+        let base = rig.address(at);
+        let code = &mut rig.buf.written_mut()[at..];
+        assert!(s.invert_branch(code));
+        for hole in s.holes.iter().filter(|h| h.value != HoleValue::Continue) {
+            let v = match hole.value {
+                HoleValue::Operand(0) => 0,
+                HoleValue::Target => other,
+                h => panic!("{h:?}"),
+            };
+            patch(s, hole, code, base, v).expect("patch");
+        }
+        let _ = fall;
+        assert_eq!(rig_run(rig, at, cond), want, "cond {cond}");
+    }
+}
+
+fn rig_run(rig: Rig, at: usize, cond: u64) -> u64 {
+    let mut frame = [cond, 0, 0, UNTOUCHED];
+    rig.run(at, &mut frame, std::ptr::null_mut(), &mut Ctx::default())
+        .expect("run")
 }

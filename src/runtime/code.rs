@@ -32,6 +32,15 @@ impl CodeBuffer {
         Some(at)
     }
 
+    /// Pads with `int3` up to a multiple of `to` (a power of two) and returns the offset
+    /// reached, or `None` when the padding does not fit.
+    pub fn align(&mut self, to: usize) -> Option<usize> {
+        let end = self.len.checked_next_multiple_of(to.max(1))?;
+        self.map.get_mut(self.len..end)?.fill(0xcc);
+        self.len = end;
+        Some(end)
+    }
+
     /// The bytes written so far, to patch.
     pub fn written_mut(&mut self) -> &mut [u8] {
         &mut self.map[..self.len]

@@ -35,13 +35,15 @@ pub fn listing(disasm: bool) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "{} {} kinds={} bytes={} cost={} tail_jmp={} holes=[{}]",
+            "{} {} kinds={} bytes={} cost={} tail_jmp={} tail_jcc={} stack={} holes=[{}]",
             s.name,
             s.pattern,
             if kinds.is_empty() { "-" } else { &kinds },
             s.code.len(),
             s.cost,
             s.tail_jmp,
+            s.tail_jcc,
+            s.stack,
             holes.join(" ")
         );
         if disasm {

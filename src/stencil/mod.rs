@@ -51,6 +51,21 @@ pub enum HoleValue {
     Continue,
     /// The address of a conditional branch's taken target.
     Target,
+    /// The caller's frame size: where a callee's frame or an import's arguments start.
+    FrameSize,
+    /// An import's index, passed to the import helper.
+    Index,
+    /// A `br_table`'s number of targets, its default not counted.
+    Count,
+    /// The address of a [`abi::Callee`] descriptor near the code.
+    Callee,
+    /// The address of an 8-byte slot near the code holding the [`abi::ImportHelper`].
+    ImportHelper,
+    /// The address of an 8-byte slot near the code holding the [`abi::GrowHelper`].
+    GrowHelper,
+    /// The address of an 8-byte slot near the code holding the address of a jump table
+    /// (the `br_table`'s targets in order, then its default).
+    Table,
 }
 
 /// A place in a stencil's code to patch.
@@ -90,11 +105,35 @@ pub struct Stencil {
     /// Length of the trailing `jmp` to the continuation, dropped when the continuation
     /// is laid out next; 0 if there is none.
     pub tail_jmp: u32,
+    /// When the code ends `jcc Target; jmp Continue`: the offset of the `jcc`'s condition
+    /// byte (`0F 8x`), so the emitter can invert it with [`Stencil::invert_branch`] and
+    /// fall through to the target instead; 0 otherwise.
+    pub tail_jcc: u32,
+    /// The most bytes below its entry stack pointer the stencil itself uses (pushes and a
+    /// call's return address); the callee's own use comes on top.
+    pub stack: u32,
 }
 
 impl Stencil {
     /// The stencil called `name`.
     pub fn by_name(name: &str) -> Option<&'static Stencil> {
         STENCILS.iter().find(|s| s.name == name)
+    }
+
+    /// Inverts the condition of the trailing conditional jump in `code`, a copy of this
+    /// stencil: afterwards the outcomes trade holes (the case that went to `Target` goes
+    /// to `Continue` and the other way round). For `brif c, then, else` with `then` laid
+    /// out next, the emitter inverts, patches `then` into `Continue` and `else` into
+    /// `Target`, and drops the trailing `jmp`.
+    /// Returns false, changing nothing, when the stencil has no such jump (`tail_jcc` 0).
+    pub fn invert_branch(&self, code: &mut [u8]) -> bool {
+        let at = self.tail_jcc as usize;
+        match code.get_mut(at) {
+            Some(cc) if at > 0 && *cc & 0xf0 == 0x80 => {
+                *cc ^= 1;
+                true
+            }
+            _ => false,
+        }
     }
 }

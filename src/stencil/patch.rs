@@ -46,7 +46,7 @@ const IMM: (i128, i128) = (i32::MIN as i128, u32::MAX as i128);
 fn is_immediate(stencil: &Stencil, hole: &Hole) -> bool {
     match hole.value {
         HoleValue::Operand(n) => stencil.kinds.get(n as usize) == Some(&Kind::Imm),
-        HoleValue::Offset => true,
+        HoleValue::Offset | HoleValue::Index | HoleValue::Count => true,
         _ => false,
     }
 }
