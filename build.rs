@@ -22,6 +22,10 @@ mod generate;
 #[path = "stencils/check.rs"]
 mod check;
 
+#[allow(dead_code)]
+#[path = "stencils/holes.rs"]
+mod holes;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -204,7 +208,7 @@ fn write_table(variants: &[Variant], found: &HashMap<String, Found>) -> String {
             .iter()
             .map(|h| {
                 format!(
-                    "Hole {{ offset: {}, reloc: Reloc::{}, value: HoleValue::{:?}, addend: {} }}",
+                    "Hole {{ offset: {}, reloc: Reloc::{:?}, value: HoleValue::{:?}, addend: {} }}",
                     h.offset, h.reloc, h.value, h.addend
                 )
             })

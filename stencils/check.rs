@@ -1,6 +1,7 @@
 //! Checks of the machine code of a compiled stencil, shared by `build.rs` (which
 //! refuses a stencil that fails them) and the tests (which feed them hand-assembled
-//! code). Needs `iced_x86` with the `decoder` and `instr_info` features.
+//! code). Needs `iced_x86` with the `decoder` and `instr_info` features, and `holes.rs` as
+//! the crate's `holes` module.
 
 use std::collections::HashMap;
 
@@ -8,71 +9,14 @@ use iced_x86::{
     Code, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register,
 };
 
-/// Which value a hole takes: the build-time twin of `egjit::stencil::HoleValue`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HoleValue {
-    Operand(u8),
-    Result,
-    Offset,
-    Continue,
-    Target,
-    FrameSize,
-    Index,
-    Count,
-    Callee,
-    ImportHelper,
-    GrowHelper,
-    Table,
-}
-
-impl HoleValue {
-    /// The hole a symbol stands for, if it is one.
-    pub fn of_symbol(symbol: &str) -> Option<HoleValue> {
-        Some(match symbol {
-            "_JIT_OPERAND0" => HoleValue::Operand(0),
-            "_JIT_OPERAND1" => HoleValue::Operand(1),
-            "_JIT_OPERAND2" => HoleValue::Operand(2),
-            "_JIT_RESULT" => HoleValue::Result,
-            "_JIT_OFFSET" => HoleValue::Offset,
-            "_JIT_CONTINUE" => HoleValue::Continue,
-            "_JIT_TARGET" => HoleValue::Target,
-            "_JIT_FRAME_SIZE" => HoleValue::FrameSize,
-            "_JIT_INDEX" => HoleValue::Index,
-            "_JIT_COUNT" => HoleValue::Count,
-            "_JIT_CALLEE" => HoleValue::Callee,
-            "_JIT_IMPORT_HELPER" => HoleValue::ImportHelper,
-            "_JIT_GROW_HELPER" => HoleValue::GrowHelper,
-            "_JIT_TABLE" => HoleValue::Table,
-            _ => return None,
-        })
-    }
-
-    /// True for code the stencil jumps to.
-    pub fn is_code(self) -> bool {
-        matches!(self, HoleValue::Continue | HoleValue::Target)
-    }
-
-    /// True for a slot near the code whose contents are a 64-bit address.
-    pub fn is_slot(self) -> bool {
-        matches!(
-            self,
-            HoleValue::Callee | HoleValue::ImportHelper | HoleValue::GrowHelper | HoleValue::Table
-        )
-    }
-
-    /// True for a slot holding code the stencil calls.
-    pub fn is_called(self) -> bool {
-        self.is_slot() && self != HoleValue::Table
-    }
-}
+pub use crate::holes::{HoleValue, Reloc};
 
 /// A hole as found in the object.
 #[derive(Clone, Copy, Debug)]
 pub struct FoundHole {
     /// Offset of the field in the stencil's code.
     pub offset: u32,
-    /// The field's kind: the name of an `egjit::stencil::Reloc` variant.
-    pub reloc: &'static str,
+    pub reloc: Reloc,
     pub value: HoleValue,
     pub addend: i64,
 }
@@ -101,9 +45,9 @@ pub fn hole_of_relocation(
         return Err(format!("stencil `{name}` refers to `{target}`, which is no hole (a call into a library or a panic path?)"));
     };
     let reloc = match r_type {
-        R_X86_64_32 => "Abs32",
-        R_X86_64_32S => "Abs32S",
-        R_X86_64_PC32 | R_X86_64_PLT32 => "PcRel32",
+        R_X86_64_32 => Reloc::Abs32,
+        R_X86_64_32S => Reloc::Abs32S,
+        R_X86_64_PC32 | R_X86_64_PLT32 => Reloc::PcRel32,
         other => {
             return Err(format!(
                 "stencil `{name}`: relocation type {other} to `{target}` is not handled"
@@ -112,7 +56,7 @@ pub fn hole_of_relocation(
     };
     // Code and slots are anywhere in the address space: only a RIP-relative field reaches
     // them. Offsets and immediates are values, never addresses to reach.
-    if (reloc == "PcRel32") != (value.is_code() || value.is_slot()) {
+    if (reloc == Reloc::PcRel32) != (value.is_code() || value.is_slot()) {
         return Err(format!(
             "stencil `{name}` refers to `{target}` at {offset:#x} by relocation type {r_type}, which that hole cannot be"
         ));

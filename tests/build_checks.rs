@@ -5,13 +5,17 @@
 #[path = "../stencils/check.rs"]
 mod check;
 
-use check::{check_code, hole_of_relocation, Checked, FoundHole, HoleValue};
+#[allow(dead_code)]
+#[path = "../stencils/holes.rs"]
+mod holes;
+
+use check::{check_code, hole_of_relocation, Checked, FoundHole, HoleValue, Reloc};
 
 fn hole(offset: u32, value: HoleValue) -> FoundHole {
     let reloc = if value.is_code() || value.is_slot() {
-        "PcRel32"
+        Reloc::PcRel32
     } else {
-        "Abs32S"
+        Reloc::Abs32S
     };
     FoundHole {
         offset,
@@ -204,15 +208,15 @@ fn relocations_to_anything_but_a_hole_of_the_right_kind_are_refused() {
     let ok = |target: &str, r_type: u32| hole_of_relocation("t", 8, target, r_type, -4);
     assert_eq!(
         ok("_JIT_OPERAND2", ABS32S).map(|h| (h.value, h.reloc)),
-        Ok((HoleValue::Operand(2), "Abs32S"))
+        Ok((HoleValue::Operand(2), Reloc::Abs32S))
     );
     assert_eq!(
         ok("_JIT_INDEX", ABS32).map(|h| (h.value, h.reloc)),
-        Ok((HoleValue::Index, "Abs32"))
+        Ok((HoleValue::Index, Reloc::Abs32))
     );
     assert_eq!(
         ok("_JIT_TARGET", PLT32).map(|h| (h.value, h.reloc)),
-        Ok((HoleValue::Target, "PcRel32"))
+        Ok((HoleValue::Target, Reloc::PcRel32))
     );
     assert_eq!(
         ok("_JIT_CALLEE", PC32).map(|h| (h.value, h.addend)),

@@ -557,6 +557,24 @@ fn library_listing_snapshot() {
 /// starts at slot 4.
 const CALLER_FRAME: i64 = 32;
 
+/// Places the probe a caller continues with after a call: `load_i32_s` of address 0
+/// (slot 2 holds 0) into slot 3, so a test sees which memory base it continued with,
+/// then `ret`. Returns the load's offset; `ret` is `rig.placed[2]`.
+fn place_probe(rig: &mut Rig) -> usize {
+    let load = rig.place_named("load_i32_s");
+    let ret = rig.place_named("ret");
+    let ret = rig.address(ret) as i64;
+    rig.patch(load, |h| match h {
+        HoleValue::Operand(0) => 2 * 8,
+        HoleValue::Offset => 0,
+        HoleValue::Result => 3 * 8,
+        HoleValue::Continue => ret,
+        other => panic!("load: unexpected {other:?}"),
+    })
+    .expect("patch load");
+    load
+}
+
 /// A caller running `call` then a continuation that loads the i32 at address 0 of
 /// memory into slot 3 (so the test sees which memory base the caller continued with),
 /// then `ret`; the callee is `callee` (patched by `patch_callee`) and the descriptor has
@@ -569,17 +587,12 @@ fn call_rig(
 ) -> (Rig, usize, usize, usize) {
     let mut rig = Rig::new();
     let call = rig.place_named("call");
-    let load = rig.place_named("load_i32_s");
-    let ret = rig.place_named("ret");
+    let load = place_probe(&mut rig);
     let callee_at = rig.place_named(callee);
     let desc = rig.data(&[0, callee_frame]);
     let entry = rig.address(callee_at);
     rig.set_word(desc, 0, entry);
-    let (desc_addr, load_addr, ret_addr) = (
-        rig.address(desc) as i64,
-        rig.address(load) as i64,
-        rig.address(ret) as i64,
-    );
+    let (desc_addr, load_addr) = (rig.address(desc) as i64, rig.address(load) as i64);
     rig.patch(call, |h| match h {
         HoleValue::FrameSize => CALLER_FRAME,
         HoleValue::Callee => desc_addr,
@@ -587,14 +600,6 @@ fn call_rig(
         other => panic!("call: unexpected {other:?}"),
     })
     .expect("patch call");
-    rig.patch(load, |h| match h {
-        HoleValue::Operand(0) => 2 * 8, // slot 2 holds address 0
-        HoleValue::Offset => 0,
-        HoleValue::Result => 3 * 8,
-        HoleValue::Continue => ret_addr,
-        other => panic!("load: unexpected {other:?}"),
-    })
-    .expect("patch load");
     let values: Vec<(HoleValue, i64)> = rig.placed[3]
         .1
         .holes
@@ -754,28 +759,15 @@ unsafe extern "C" fn test_import(ctx: *mut Ctx, args: *mut u64, index: u64) -> u
 fn import_rig(index: i64, helper: u64) -> (Rig, usize) {
     let mut rig = Rig::new();
     let call = rig.place_named("call_import");
-    let load = rig.place_named("load_i32_s");
-    let ret = rig.place_named("ret");
+    let load = place_probe(&mut rig);
     let slot = rig.data(&[helper]);
-    let (slot, load_addr, ret) = (
-        rig.address(slot) as i64,
-        rig.address(load) as i64,
-        rig.address(ret) as i64,
-    );
+    let (slot, load) = (rig.address(slot) as i64, rig.address(load) as i64);
     rig.patch(call, |h| match h {
         HoleValue::FrameSize => CALLER_FRAME,
         HoleValue::Index => index,
         HoleValue::ImportHelper => slot,
-        HoleValue::Continue => load_addr,
+        HoleValue::Continue => load,
         other => panic!("call_import: unexpected {other:?}"),
-    })
-    .expect("patch");
-    rig.patch(load, |h| match h {
-        HoleValue::Operand(0) => 16,
-        HoleValue::Offset => 0,
-        HoleValue::Result => 24,
-        HoleValue::Continue => ret,
-        other => panic!("load: unexpected {other:?}"),
     })
     .expect("patch");
     (rig, call)

@@ -7,10 +7,13 @@
 
 #[path = "../../stencils/abi.rs"]
 pub mod abi;
+#[path = "../../stencils/holes.rs"]
+mod holes;
 mod listing;
 mod patch;
 mod table;
 
+pub use holes::{HoleValue, Reloc};
 pub use listing::listing;
 pub use patch::{patch, PatchError};
 pub use table::STENCILS;
@@ -24,48 +27,6 @@ pub enum Kind {
     Slot,
     /// A 32-bit immediate patched into the code (sign-extended for `i64`).
     Imm,
-}
-
-/// The field a hole is: which relocation the compiler emitted for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reloc {
-    /// `R_X86_64_32`: 32 bits, zero-extended by the instruction.
-    Abs32,
-    /// `R_X86_64_32S`: 32 bits, sign-extended by the instruction (a displacement).
-    Abs32S,
-    /// `R_X86_64_PC32` / `PLT32`: a 32-bit displacement from the end of the field
-    /// (with the addend, -4), to a jump target or a data slot.
-    PcRel32,
-}
-
-/// Which value a hole takes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HoleValue {
-    /// Operand `n`: its frame-slot offset or its immediate, per the stencil's kinds.
-    Operand(u8),
-    /// The frame-slot offset of the result.
-    Result,
-    /// The offset of a memory access.
-    Offset,
-    /// The address of what runs next.
-    Continue,
-    /// The address of a conditional branch's taken target.
-    Target,
-    /// The caller's frame size: where a callee's frame or an import's arguments start.
-    FrameSize,
-    /// An import's index, passed to the import helper.
-    Index,
-    /// A `br_table`'s number of targets, its default not counted.
-    Count,
-    /// The address of a [`abi::Callee`] descriptor near the code.
-    Callee,
-    /// The address of an 8-byte slot near the code holding the [`abi::ImportHelper`].
-    ImportHelper,
-    /// The address of an 8-byte slot near the code holding the [`abi::GrowHelper`].
-    GrowHelper,
-    /// The address of an 8-byte slot near the code holding the address of a jump table
-    /// (the `br_table`'s targets in order, then its default).
-    Table,
 }
 
 /// A place in a stencil's code to patch.
