@@ -28,6 +28,7 @@ mod error;
 pub mod interp;
 pub mod ir;
 pub mod runtime;
+pub mod select;
 pub mod stencil;
 mod value;
 

@@ -154,6 +154,76 @@ macro_rules! un {
     };
 }
 
+/// How a compute operation (pure, or a division) evaluates on slot values: the one map
+/// from opcode to semantics, for the interpreter and the constant folder.
+#[derive(Clone, Copy)]
+pub(crate) enum Compute {
+    Bin(BinFn),
+    BinTrap(BinTrapFn),
+    Un(UnFn),
+    Select,
+}
+
+/// The evaluation of `op` at type `ty`, or `None` for a constant, memory operation or call.
+pub(crate) fn compute(op: Opcode, ty: Type) -> Option<Compute> {
+    use Compute::{Bin, BinTrap, Un};
+    Some(match op {
+        Opcode::Iadd => Bin(bin!(ty, iadd)),
+        Opcode::Isub => Bin(bin!(ty, isub)),
+        Opcode::Imul => Bin(bin!(ty, imul)),
+        Opcode::Band => Bin(bin!(ty, band)),
+        Opcode::Bor => Bin(bin!(ty, bor)),
+        Opcode::Bxor => Bin(bin!(ty, bxor)),
+        Opcode::Ishl => Bin(bin!(ty, ishl)),
+        Opcode::Ushr => Bin(bin!(ty, ushr)),
+        Opcode::Sshr => Bin(bin!(ty, sshr)),
+        Opcode::Rotl => Bin(bin!(ty, rotl)),
+        Opcode::Rotr => Bin(bin!(ty, rotr)),
+        Opcode::Sdiv => BinTrap(bin_trap!(ty, sdiv)),
+        Opcode::Udiv => BinTrap(bin_trap!(ty, udiv)),
+        Opcode::Srem => BinTrap(bin_trap!(ty, srem)),
+        Opcode::Urem => BinTrap(bin_trap!(ty, urem)),
+        Opcode::Clz => Un(un!(ty, clz)),
+        Opcode::Ctz => Un(un!(ty, ctz)),
+        Opcode::Popcnt => Un(un!(ty, popcnt)),
+        Opcode::Eqz => Un(un!(ty, eqz)),
+        Opcode::IcmpEq => Bin(bin!(ty, icmp_eq)),
+        Opcode::IcmpNe => Bin(bin!(ty, icmp_ne)),
+        Opcode::IcmpSlt => Bin(bin!(ty, icmp_slt)),
+        Opcode::IcmpSle => Bin(bin!(ty, icmp_sle)),
+        Opcode::IcmpSgt => Bin(bin!(ty, icmp_sgt)),
+        Opcode::IcmpSge => Bin(bin!(ty, icmp_sge)),
+        Opcode::IcmpUlt => Bin(bin!(ty, icmp_ult)),
+        Opcode::IcmpUle => Bin(bin!(ty, icmp_ule)),
+        Opcode::IcmpUgt => Bin(bin!(ty, icmp_ugt)),
+        Opcode::IcmpUge => Bin(bin!(ty, icmp_uge)),
+        Opcode::Select => Compute::Select,
+        Opcode::Sextend => Un(|v| sem::sextend(v as u32)),
+        Opcode::Uextend => Un(|v| sem::uextend(v as u32)),
+        Opcode::Ireduce => Un(|v| sem::ireduce(v) as u64),
+        Opcode::Sext8 => Un(un!(ty, sext8)),
+        Opcode::Sext16 => Un(un!(ty, sext16)),
+        Opcode::Sext32 => Un(un!(ty, sext32)),
+        _ => return None,
+    })
+}
+
+/// Evaluates a compute operation on slot values (an `i32` zero-extended): its result as a
+/// slot value, or its trap. `None` when `op` is no compute operation or `args` are too
+/// few.
+pub fn eval(op: Opcode, ty: Type, args: &[u64]) -> Option<Result<u64, TrapCode>> {
+    let arg = |i: usize| args.get(i).copied();
+    Some(match compute(op, ty)? {
+        Compute::Bin(f) => Ok(f(arg(0)?, arg(1)?)),
+        Compute::BinTrap(f) => f(arg(0)?, arg(1)?),
+        Compute::Un(f) => Ok(f(arg(0)?)),
+        Compute::Select => {
+            let (c, a, b) = (arg(0)?, arg(1)?, arg(2)?);
+            Ok(sem::select::<u64>(c as u32, a, b))
+        }
+    })
+}
+
 /// Lowers every function of a verified module.
 pub(super) fn lower(m: &Module) -> Program {
     let funcs = m
@@ -215,49 +285,22 @@ fn lower_inst(inst: &Inst, pool: &mut Vec<u32>) -> Op {
             bytes,
         }
     };
+    match compute(inst.op, ty) {
+        Some(Compute::Bin(f)) => return bin(f),
+        Some(Compute::BinTrap(f)) => return bin_trap(f),
+        Some(Compute::Un(f)) => return un(f),
+        Some(Compute::Select) => {
+            return Op::Select {
+                dst,
+                c: x,
+                a: y,
+                b: a(2),
+            }
+        }
+        None => {}
+    }
     match inst.op {
         Opcode::Iconst => Op::Const { dst, val: inst.imm },
-        Opcode::Iadd => bin(bin!(ty, iadd)),
-        Opcode::Isub => bin(bin!(ty, isub)),
-        Opcode::Imul => bin(bin!(ty, imul)),
-        Opcode::Band => bin(bin!(ty, band)),
-        Opcode::Bor => bin(bin!(ty, bor)),
-        Opcode::Bxor => bin(bin!(ty, bxor)),
-        Opcode::Ishl => bin(bin!(ty, ishl)),
-        Opcode::Ushr => bin(bin!(ty, ushr)),
-        Opcode::Sshr => bin(bin!(ty, sshr)),
-        Opcode::Rotl => bin(bin!(ty, rotl)),
-        Opcode::Rotr => bin(bin!(ty, rotr)),
-        Opcode::Sdiv => bin_trap(bin_trap!(ty, sdiv)),
-        Opcode::Udiv => bin_trap(bin_trap!(ty, udiv)),
-        Opcode::Srem => bin_trap(bin_trap!(ty, srem)),
-        Opcode::Urem => bin_trap(bin_trap!(ty, urem)),
-        Opcode::Clz => un(un!(ty, clz)),
-        Opcode::Ctz => un(un!(ty, ctz)),
-        Opcode::Popcnt => un(un!(ty, popcnt)),
-        Opcode::Eqz => un(un!(ty, eqz)),
-        Opcode::IcmpEq => bin(bin!(ty, icmp_eq)),
-        Opcode::IcmpNe => bin(bin!(ty, icmp_ne)),
-        Opcode::IcmpSlt => bin(bin!(ty, icmp_slt)),
-        Opcode::IcmpSle => bin(bin!(ty, icmp_sle)),
-        Opcode::IcmpSgt => bin(bin!(ty, icmp_sgt)),
-        Opcode::IcmpSge => bin(bin!(ty, icmp_sge)),
-        Opcode::IcmpUlt => bin(bin!(ty, icmp_ult)),
-        Opcode::IcmpUle => bin(bin!(ty, icmp_ule)),
-        Opcode::IcmpUgt => bin(bin!(ty, icmp_ugt)),
-        Opcode::IcmpUge => bin(bin!(ty, icmp_uge)),
-        Opcode::Select => Op::Select {
-            dst,
-            c: x,
-            a: y,
-            b: a(2),
-        },
-        Opcode::Sextend => un(|v| sem::sextend(v as u32)),
-        Opcode::Uextend => un(|v| sem::uextend(v as u32)),
-        Opcode::Ireduce => un(|v| sem::ireduce(v) as u64),
-        Opcode::Sext8 => un(un!(ty, sext8)),
-        Opcode::Sext16 => un(un!(ty, sext16)),
-        Opcode::Sext32 => un(un!(ty, sext32)),
         Opcode::Load | Opcode::Load8U | Opcode::Load16U | Opcode::Load32U => load(false),
         Opcode::Load8S | Opcode::Load16S | Opcode::Load32S => load(true),
         Opcode::Store | Opcode::Store8 | Opcode::Store16 | Opcode::Store32 => store(),
@@ -268,6 +311,8 @@ fn lower_inst(inst: &Inst, pool: &mut Vec<u32>) -> Op {
             args: range(pool, inst.args.iter().map(|v| v.0)),
             rets: range(pool, inst.results.iter().map(|v| v.0)),
         },
+        // Every other operation is a compute operation, handled above.
+        _ => Op::Trap,
     }
 }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::ir::{type_list, verify, FuncId, Module, Signature, Type};
 use crate::semantics::{self as sem, TrapCode, MAX_PAGES, PAGE_SIZE};
 use crate::{Error, ErrorKind, Trap, Value};
+pub use lower::eval;
 use lower::{Edge, FuncCode, Op, Program};
 
 /// Settings of an engine.

@@ -20,7 +20,7 @@ pub use verify::verify;
 use crate::Error;
 
 /// An integer type of the IR.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Type {
     /// 32-bit integer.
     I32,

@@ -1,0 +1,292 @@
+//! The e-graph language of selection, made from the IR's operation table: one node kind
+//! per operation and type, constants, slot leaves, and the block's effects.
+//!
+//! Text forms (egg patterns, rules, covers): `iadd.i32`, `icmp.slt.i64`, a constant
+//! `5:i32` or `-1:i64`, a slot `v7:i64`, effects by their mnemonic (`load.i32`,
+//! `store.i64`, `memory.grow`, `call`, `brif`, `jump`, `br_table`, `return`, `trap`).
+
+use std::fmt;
+
+use egg::{FromOp, Id, Language};
+use smallvec::SmallVec;
+
+use crate::ir::oplist::Suffix;
+use crate::ir::{Opcode, Type};
+
+/// A terminator, as an effect node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Term {
+    Jump,
+    Brif,
+    BrTable,
+    Return,
+    Trap,
+}
+
+impl Term {
+    const ALL: [Term; 5] = [
+        Term::Jump,
+        Term::Brif,
+        Term::BrTable,
+        Term::Return,
+        Term::Trap,
+    ];
+
+    /// The terminator's mnemonic.
+    pub fn name(self) -> &'static str {
+        match self {
+            Term::Jump => "jump",
+            Term::Brif => "brif",
+            Term::BrTable => "br_table",
+            Term::Return => "return",
+            Term::Trap => "trap",
+        }
+    }
+}
+
+/// What a node is, without its operands.
+///
+/// Field order matters: nodes sort by kind, then opcode and type, so the nodes a
+/// pattern can match (same [`Language::discriminant`]) are adjacent, as egg's e-class
+/// search requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeOp {
+    /// A pure operation (and a division proven not to trap): these float and merge.
+    Pure(Opcode, Type),
+    /// An integer constant of a type; its bits as a slot holds them (an `i32` zero-
+    /// extended).
+    Const(Type, u64),
+    /// A value the block reads from its frame slot: a block parameter, or a value of
+    /// another block or of a call.
+    Slot(Type, u32),
+    /// An operation with an effect (memory, a call, a trap), at position `seq` of the
+    /// block's effects; `imm` is its offset or callee. Effects never merge: the position
+    /// keeps two alike apart.
+    Effect {
+        op: Opcode,
+        ty: Option<Type>,
+        imm: u64,
+        seq: u32,
+    },
+    /// The block's terminator (always the last effect).
+    Term(Term, u32),
+}
+
+impl NodeOp {
+    /// The node op with what patterns do not match on (an effect's position and
+    /// immediate) cleared.
+    fn key(self) -> NodeOp {
+        match self {
+            NodeOp::Effect { op, ty, .. } => NodeOp::Effect {
+                op,
+                ty,
+                imm: 0,
+                seq: 0,
+            },
+            NodeOp::Term(t, _) => NodeOp::Term(t, 0),
+            other => other,
+        }
+    }
+
+    /// The type of the value the node computes, if it computes one.
+    pub fn result_type(self) -> Option<Type> {
+        match self {
+            NodeOp::Pure(op, ty) => Some(op.info().results[0].resolve(ty)),
+            NodeOp::Const(ty, _) | NodeOp::Slot(ty, _) => Some(ty),
+            NodeOp::Effect { op, ty, .. } => op
+                .info()
+                .results
+                .first()
+                .map(|r| r.resolve(ty.unwrap_or(Type::I32))),
+            NodeOp::Term(..) => None,
+        }
+    }
+}
+
+/// A node of the selection e-graph.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Node {
+    pub op: NodeOp,
+    pub args: SmallVec<[Id; 3]>,
+}
+
+impl Node {
+    pub fn new(op: NodeOp, args: impl IntoIterator<Item = Id>) -> Node {
+        Node {
+            op,
+            args: args.into_iter().collect(),
+        }
+    }
+
+    /// A constant: `bits` truncated to the type.
+    pub fn constant(ty: Type, bits: u64) -> Node {
+        Node::new(NodeOp::Const(ty, truncate(ty, bits)), [])
+    }
+}
+
+/// `bits` as a slot of type `ty` holds them.
+pub fn truncate(ty: Type, bits: u64) -> u64 {
+    match ty {
+        Type::I32 => bits as u32 as u64,
+        Type::I64 => bits,
+    }
+}
+
+impl Language for Node {
+    type Discriminant = NodeOp;
+
+    fn discriminant(&self) -> NodeOp {
+        self.op.key()
+    }
+
+    fn matches(&self, other: &Self) -> bool {
+        self.op.key() == other.op.key() && self.args.len() == other.args.len()
+    }
+
+    fn children(&self) -> &[Id] {
+        &self.args
+    }
+
+    fn children_mut(&mut self) -> &mut [Id] {
+        &mut self.args
+    }
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.op {
+            NodeOp::Pure(op, ty) => write!(f, "{}.{ty}", op.name()),
+            NodeOp::Const(ty, bits) => {
+                let v = match ty {
+                    Type::I32 => bits as u32 as i32 as i64,
+                    Type::I64 => bits as i64,
+                };
+                write!(f, "{v}:{ty}")
+            }
+            NodeOp::Slot(ty, v) => write!(f, "v{v}:{ty}"),
+            NodeOp::Effect {
+                op, ty: Some(ty), ..
+            } => write!(f, "{}.{ty}", op.name()),
+            NodeOp::Effect { op, ty: None, .. } => f.write_str(op.name()),
+            NodeOp::Term(t, _) => f.write_str(t.name()),
+        }
+    }
+}
+
+/// Why a node's text did not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeError(pub String);
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+/// `name.ty` split at the last dot when what follows is a type.
+fn split_type(s: &str) -> (&str, Option<Type>) {
+    match s.rsplit_once('.') {
+        Some((name, t)) => match Type::from_name(t) {
+            Some(ty) => (name, Some(ty)),
+            None => (s, None),
+        },
+        None => (s, None),
+    }
+}
+
+/// Parses an integer as the IR does: decimal, optionally negative, or `0x` hex.
+fn parse_int(s: &str) -> Option<i128> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    let v = match digits.strip_prefix("0x") {
+        Some(h) => i128::from_str_radix(h, 16).ok()?,
+        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            digits.parse::<i128>().ok()?
+        }
+        None => return None,
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// A typed integer `N:ty` as slot bits, if in range for the type (signed or unsigned).
+pub fn parse_typed_int(s: &str) -> Option<(Type, u64)> {
+    let (n, t) = s.rsplit_once(':')?;
+    let ty = Type::from_name(t)?;
+    let v = parse_int(n)?;
+    let bits = ty.bits();
+    let lo = -(1i128 << (bits - 1));
+    let hi = (1i128 << bits) - 1;
+    (lo..=hi).contains(&v).then(|| (ty, truncate(ty, v as u64)))
+}
+
+impl FromOp for Node {
+    type Error = NodeError;
+
+    fn from_op(op: &str, children: Vec<Id>) -> Result<Node, NodeError> {
+        let arity = |n: usize| -> Result<(), NodeError> {
+            if children.len() == n {
+                Ok(())
+            } else {
+                Err(NodeError(format!(
+                    "`{op}` takes {n} operand{}, not {}",
+                    if n == 1 { "" } else { "s" },
+                    children.len()
+                )))
+            }
+        };
+        if let Some(t) = Term::ALL.iter().find(|t| t.name() == op) {
+            return Ok(Node::new(NodeOp::Term(*t, 0), children));
+        }
+        if let Some((ty, bits)) = parse_typed_int(op) {
+            arity(0)?;
+            return Ok(Node::new(NodeOp::Const(ty, bits), []));
+        }
+        if let Some(rest) = op.strip_prefix('v') {
+            if let Some((n, t)) = rest.split_once(':') {
+                if let (Ok(n), Some(ty)) = (n.parse::<u32>(), Type::from_name(t)) {
+                    arity(0)?;
+                    return Ok(Node::new(NodeOp::Slot(ty, n), []));
+                }
+            }
+        }
+        let (name, ty) = split_type(op);
+        let Some(opcode) = Opcode::from_name(name) else {
+            return Err(NodeError(format!("unknown operation `{op}`")));
+        };
+        let info = opcode.info();
+        match ty {
+            Some(t) if !info.suffix.allows(t) => {
+                return Err(NodeError(format!("`{name}` has no type `{t}`")))
+            }
+            None if info.suffix != Suffix::None => {
+                return Err(NodeError(format!("`{name}` needs a type suffix")))
+            }
+            _ => {}
+        }
+        if opcode == Opcode::Iconst {
+            return Err(NodeError(format!(
+                "`{op}`: write a constant as `N:i32` or `N:i64`"
+            )));
+        }
+        if opcode != Opcode::Call {
+            arity(info.params.len())?;
+        }
+        Ok(if opcode.is_pure() {
+            Node::new(NodeOp::Pure(opcode, ty.unwrap_or(Type::I32)), children)
+        } else {
+            Node::new(
+                NodeOp::Effect {
+                    op: opcode,
+                    ty,
+                    imm: 0,
+                    seq: 0,
+                },
+                children,
+            )
+        })
+    }
+}
