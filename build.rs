@@ -58,7 +58,8 @@ fn main() {
         ));
     }
 
-    let variants = generate::single_op_variants();
+    let mut variants = generate::single_op_variants();
+    variants.extend(generate::superstencil_variants());
     let dir = manifest.join("stencils");
     let src = generate::crate_source(&variants, &dir.display().to_string());
     let src_path = out.join("stencils.rs");

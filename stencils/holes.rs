@@ -51,6 +51,7 @@ impl HoleValue {
             "_JIT_OPERAND0" => HoleValue::Operand(0),
             "_JIT_OPERAND1" => HoleValue::Operand(1),
             "_JIT_OPERAND2" => HoleValue::Operand(2),
+            "_JIT_OPERAND3" => HoleValue::Operand(3),
             "_JIT_RESULT" => HoleValue::Result,
             "_JIT_OFFSET" => HoleValue::Offset,
             "_JIT_CONTINUE" => HoleValue::Continue,

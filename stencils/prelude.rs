@@ -13,10 +13,11 @@
 use crate::abi::{Callee, Ctx, GrowHelper, ImportHelper, StencilFn};
 
 extern "C" {
-    /// Operand 0, 1, 2: a frame-slot offset or a 32-bit immediate, per the stencil's kinds.
+    /// Operand 0, 1, 2, 3: a frame-slot offset or a 32-bit immediate, per the stencil's kinds.
     pub static _JIT_OPERAND0: u8;
     pub static _JIT_OPERAND1: u8;
     pub static _JIT_OPERAND2: u8;
+    pub static _JIT_OPERAND3: u8;
     /// The frame-slot offset of the result.
     pub static _JIT_RESULT: u8;
     /// The unsigned 32-bit offset of a memory access.

@@ -6,8 +6,8 @@ use egjit::stencil::abi::{Ctx, GrowHelper, ImportHelper, StencilFn};
 use egjit::stencil::{patch, HoleValue, Kind, Stencil, STENCILS};
 use egjit::{Config, Imports, Instance, Module, Type, Value};
 
-/// Frame layout of the harness: operand `i` in slot `i`, the result in slot 3.
-const RESULT_SLOT: usize = 3;
+/// Frame layout of the harness: operand `i` in slot `i`, the result in slot 4.
+const RESULT_SLOT: usize = 4;
 /// What the harness's taken-branch landing returns (the `trap` stencil's code).
 const TAKEN: u64 = 4;
 
@@ -106,8 +106,8 @@ fn rig(stencil: &'static Stencil, ops: &[u64], offset: u32) -> Result<(Rig, usiz
 }
 
 /// The harness frame for `ops`: slot operands in their slots, a marker in the result.
-fn frame_for(stencil: &Stencil, ops: &[u64]) -> [u64; 4] {
-    let mut frame = [0u64; 4];
+fn frame_for(stencil: &Stencil, ops: &[u64]) -> [u64; 5] {
+    let mut frame = [0u64; 5];
     for (i, (&v, &k)) in ops.iter().zip(stencil.kinds).enumerate() {
         if k == Kind::Slot {
             frame[i] = v;
@@ -983,4 +983,189 @@ fn rig_run(rig: Rig, at: usize, cond: u64) -> u64 {
     let mut frame = [cond, 0, 0, UNTOUCHED];
     rig.run(at, &mut frame, std::ptr::null_mut(), &mut Ctx::default())
         .expect("run")
+}
+
+/// The IR of a superstencil's pattern: its operands are the function's parameters, the
+/// root's value is returned (a `brif` root returns 1 when it would branch, else 0).
+/// Returns the source and the parameter types.
+fn pattern_program(pattern: &str, offset: u32) -> (String, Vec<Type>) {
+    let tokens: Vec<String> = pattern
+        .replace('(', " ( ")
+        .replace(')', " ) ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let mut params: Vec<(String, Type)> = Vec::new();
+    let mut body = Vec::new();
+    let mut pos = 0;
+    let root = emit_pattern(&tokens, &mut pos, None, &mut params, &mut body, offset);
+    let decl: Vec<String> = params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+    let types: Vec<Type> = params.iter().map(|p| p.1).collect();
+    let src = match root {
+        (v, None) => format!(
+            "{}func @f({}) -> i32 {{\nentry({}):\n{}\n    brif {v}, t, e\nt:\n    v900 = iconst.i32 1\n    return v900\ne:\n    v901 = iconst.i32 0\n    return v901\n}}\n",
+            data_segments(),
+            egjit::ir::type_list(&types),
+            decl.join(", "),
+            body.join("\n")
+        ),
+        (v, Some(ty)) => format!(
+            "{}func @f({}) -> {ty} {{\nentry({}):\n{}\n    return {v}\n}}\n",
+            data_segments(),
+            egjit::ir::type_list(&types),
+            decl.join(", "),
+            body.join("\n")
+        ),
+    };
+    (src, types)
+}
+
+/// Emits the instructions of a pattern subtree; returns its value and type (`None` for
+/// a `brif`, whose value is its condition).
+fn emit_pattern(
+    tokens: &[String],
+    pos: &mut usize,
+    want: Option<Type>,
+    params: &mut Vec<(String, Type)>,
+    body: &mut Vec<String>,
+    offset: u32,
+) -> (String, Option<Type>) {
+    let tok = tokens[*pos].clone();
+    *pos += 1;
+    if let Some(var) = tok.strip_prefix('?') {
+        let idx = (var.as_bytes()[0] - b'a') as usize;
+        let ty = want.expect("a typed operand");
+        if params.len() <= idx {
+            params.push((format!("v{idx}"), ty));
+        }
+        return (format!("v{idx}"), Some(ty));
+    }
+    assert_eq!(tok, "(");
+    let head = tokens[*pos].clone();
+    *pos += 1;
+    let (name, ty) = match head.rsplit_once('.') {
+        Some((n, t)) if Type::from_name(t).is_some() => (n.to_string(), Type::from_name(t)),
+        _ => (head.clone(), None),
+    };
+    let mut args = Vec::new();
+    let param_types: Vec<Type> = if name == "brif" {
+        vec![Type::I32]
+    } else {
+        let op = egjit::ir::Opcode::from_name(&name).expect("an operation");
+        op.info()
+            .params
+            .iter()
+            .map(|p| p.resolve(ty.unwrap_or(Type::I32)))
+            .collect()
+    };
+    while tokens[*pos] != ")" {
+        let t = param_types.get(args.len()).copied();
+        args.push(emit_pattern(tokens, pos, t, params, body, offset).0);
+    }
+    *pos += 1;
+    if name == "brif" {
+        return (args[0].clone(), None);
+    }
+    let op = egjit::ir::Opcode::from_name(&name).expect("an operation");
+    let result = op.info().results[0].resolve(ty.unwrap_or(Type::I32));
+    let v = format!("v{}", 100 + body.len());
+    let imm = if op.info().imm == egjit::ir::oplist::Imm::Offset {
+        format!(", {offset}")
+    } else {
+        String::new()
+    };
+    body.push(format!("    {v} = {head} {}{imm}", args.join(", ")));
+    (v, Some(result))
+}
+
+/// Every superstencil (a pattern of more than one operation) against the interpreter
+/// running its pattern as IR, on edge values.
+#[test]
+fn every_superstencil_matches_its_pattern_run_by_the_reference() {
+    let mut failures = Vec::new();
+    let (mut cases, mut stencils) = (0, 0);
+    for s in STENCILS
+        .iter()
+        .filter(|s| s.pattern.matches('(').count() > 1)
+    {
+        stencils += 1;
+        let is_load = s.pattern.starts_with("(load");
+        let offsets: &[u32] = if is_load { &[0, 8, 65530] } else { &[0] };
+        for &off in offsets {
+            let (src, types) = pattern_program(s.pattern, off);
+            let m = Module::from_text(&src, s.name)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{src}", s.name));
+            // Edge values per operand, fewer when there are many operands.
+            let pools: Vec<Vec<i64>> = types
+                .iter()
+                .zip(s.kinds)
+                .map(|(&t, &k)| {
+                    let base: &[i64] = if is_load {
+                        &[0, 1, 7, 65528, 65535, -1, -8, i32::MIN as i64]
+                    } else if types.len() > 3 {
+                        &[0, 1, -1, i32::MIN as i64, i32::MAX as i64]
+                    } else if t == Type::I32 {
+                        EDGES_32
+                    } else {
+                        EDGES_64
+                    };
+                    base.iter()
+                        .copied()
+                        .filter(|&v| {
+                            k == Kind::Slot
+                                || t == Type::I32
+                                || (i32::MIN as i64..=i32::MAX as i64).contains(&v)
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut combos: Vec<Vec<i64>> = vec![vec![]];
+            for pool in &pools {
+                combos = combos
+                    .iter()
+                    .flat_map(|c| pool.iter().map(move |&v| [c.clone(), vec![v]].concat()))
+                    .collect();
+            }
+            for combo in combos {
+                cases += 1;
+                let args: Vec<Value> = types
+                    .iter()
+                    .zip(&combo)
+                    .map(|(&t, &v)| value(t, v))
+                    .collect();
+                let mut inst = Instance::new(&m, Imports::new(), &Config::default())
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let want = match inst.call("f", &args) {
+                    Ok(r) => Ok(r[0].to_bits()),
+                    Err(egjit::CallError::Trap(t)) => Err(t.to_string()),
+                    Err(e) => panic!("{e}"),
+                };
+                let bits: Vec<u64> = args.iter().map(|a| a.to_bits()).collect();
+                let mut mem = memory_image();
+                let got = match run_with(s, &bits, off, &mut mem) {
+                    Ok((0, _)) if s.pattern.starts_with("(brif") => Ok(0),
+                    Ok((TAKEN, _)) if s.pattern.starts_with("(brif") => Ok(1),
+                    Ok((0, r)) => Ok(r),
+                    Ok((code, _)) => Err(trap_message(code)),
+                    Err(e) => Err(format!("harness: {e}")),
+                };
+                if got != want {
+                    failures.push(format!(
+                        "{} {combo:?} off {off}: stencil {got:?}, reference {want:?}",
+                        s.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        stencils >= 130 && cases > 20_000,
+        "only {stencils} superstencils, {cases} cases"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures[..failures.len().min(40)].join("\n")
+    );
 }
