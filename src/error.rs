@@ -21,6 +21,8 @@ pub enum ErrorKind {
     Link,
     /// The source could not be read.
     Io,
+    /// A rewrite rule is malformed (see `select::rules`).
+    Rules,
 }
 
 /// A located error in the input.

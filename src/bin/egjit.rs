@@ -46,6 +46,12 @@ enum Command {
         #[arg(long)]
         disasm: bool,
     },
+    /// List the default rewrite rules, or check rule files with `--check`.
+    Rules {
+        /// Parse these rule files and check every rule against the IR's semantics.
+        #[arg(long, value_name = "FILE", num_args = 1..)]
+        check: Vec<String>,
+    },
     /// Parse and verify a program, and print it in the canonical text form.
     Print {
         /// The program (`.egir` text), or `-` for standard input.
@@ -83,6 +89,7 @@ fn main() -> ExitCode {
             let _ = std::io::stdout().write_all(egjit::stencil::listing(disasm).as_bytes());
             Ok(())
         }
+        Command::Rules { check } => rules(&check),
         Command::Print { file } => load(&file).map(|m| {
             let _ = std::io::stdout().write_all(m.to_text().as_bytes());
         }),
@@ -179,6 +186,62 @@ fn run(file: &str, invoke: &str, args: &[String], max_call_depth: u32) -> Result
         }
         Err(CallError::Trap(t)) => Err(Failure::Trap(t.to_string())),
         Err(e) => Err(Failure::Usage(e.to_string())),
+    }
+}
+
+/// `egjit rules`: lists the default rules, or (with files) parses and checks them: `ok
+/// NAME` for each rule that holds, a located error for each that does not.
+fn rules(files: &[String]) -> Result<(), Failure> {
+    use egjit::select::rules;
+    let mut out = std::io::stdout().lock();
+    if files.is_empty() {
+        for rule in rules::default_rules() {
+            let _ = writeln!(out, "{rule}");
+        }
+        return Ok(());
+    }
+    let mut errors = Vec::new();
+    let mut all = Vec::new();
+    for file in files {
+        let parsed = std::fs::read(file)
+            .map_err(|e| Error {
+                kind: ErrorKind::Io,
+                file: file.clone(),
+                loc: Some((1, 1)),
+                message: format!("cannot read the rules: {e}"),
+            })
+            .and_then(|bytes| rules::parse_rules_bytes(&bytes, file));
+        match parsed {
+            Ok(parsed) => all.extend(parsed),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Err(e) = rules::check_unique(&all) {
+        errors.push(e);
+    }
+    for rule in &all {
+        match rules::check_rule(rule) {
+            Ok(()) => {
+                let _ = writeln!(out, "ok {}", rule.name);
+            }
+            Err(message) => errors.push(Error {
+                kind: ErrorKind::Rules,
+                file: rule.file.clone(),
+                loc: Some((rule.line, rule.col)),
+                message,
+            }),
+        }
+    }
+    let _ = out.flush();
+    // Every error but the last is printed here; the last ends the command as bad input.
+    match errors.pop() {
+        None => Ok(()),
+        Some(last) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            Err(Failure::Input(last))
+        }
     }
 }
 

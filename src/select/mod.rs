@@ -3,6 +3,7 @@
 
 pub mod fold;
 pub mod lang;
+pub mod rules;
 
 pub use fold::{Data, Fold, Graph};
 pub use lang::{Node, NodeOp, Term};
