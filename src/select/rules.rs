@@ -152,8 +152,9 @@ pub struct Rule {
     pub name: String,
     /// The file the rule comes from.
     pub file: String,
-    /// Where the rule's name stands in the file (line and column from 1).
+    /// The line of the rule's name in the file, from 1.
     pub line: u32,
+    /// The column of the rule's name, in characters from 1.
     pub col: u32,
     /// The left side, as egg parsed it.
     pub lhs: Pattern<Node>,
@@ -411,7 +412,7 @@ impl Elab {
             Suffix::None => false,
         };
         if !allowed {
-            return err(format!("{atom}: {base} has no type {ty}"));
+            return err(format!("{base} has no type {ty}"));
         }
         Ok((op, ty))
     }
