@@ -57,6 +57,18 @@ enum Command {
         /// The program (`.egir` text), or `-` for standard input.
         file: String,
     },
+    /// Print the cover selection chooses: per block the stencil instances, what each
+    /// covers, its operands and cost; per function the total and the single-op cost.
+    Cover {
+        /// The program (`.egir` text), or `-` for standard input.
+        file: String,
+        /// Rules to use besides the built-in ones (repeatable).
+        #[arg(long, value_name = "FILE")]
+        rules: Vec<String>,
+        /// Use no built-in rules.
+        #[arg(long)]
+        no_default_rules: bool,
+    },
 }
 
 /// What ends a command other than success.
@@ -93,6 +105,11 @@ fn main() -> ExitCode {
         Command::Print { file } => load(&file).map(|m| {
             let _ = std::io::stdout().write_all(m.to_text().as_bytes());
         }),
+        Command::Cover {
+            file,
+            rules,
+            no_default_rules,
+        } => cover(&file, &rules, no_default_rules),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -280,4 +297,29 @@ fn host_imports() -> Imports {
         })
         .define("env.echo", |_, args| Ok(args.to_vec()));
     imports
+}
+
+/// `egjit cover`: the built-in rules (unless refused) and the rule files, then the cover.
+fn cover(file: &str, rule_files: &[String], no_default_rules: bool) -> Result<(), Failure> {
+    let module = load(file)?;
+    let mut rules = if no_default_rules {
+        Vec::new()
+    } else {
+        egjit::select::rules::default_rules()
+    };
+    for f in rule_files {
+        let bytes = std::fs::read(f).map_err(|e| {
+            Failure::Input(Error {
+                kind: ErrorKind::Io,
+                file: f.clone(),
+                loc: Some((1, 1)),
+                message: format!("cannot read the rules: {e}"),
+            })
+        })?;
+        rules.extend(egjit::select::rules::parse_rules_bytes(&bytes, f).map_err(Failure::Input)?);
+    }
+    let rewrites = egjit::select::rules::rewrites(&rules).map_err(Failure::Input)?;
+    let cover = egjit::select::cover_module(&module, &rewrites, &egjit::select::Limits::default());
+    let _ = write!(std::io::stdout(), "{}", cover.display(&module));
+    Ok(())
 }

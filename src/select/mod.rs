@@ -7,3 +7,163 @@ pub mod rules;
 
 pub use fold::{Data, Fold, Graph};
 pub use lang::{Node, NodeOp, Term};
+pub mod cover;
+pub mod extract;
+pub mod graph;
+pub mod tiles;
+
+use std::time::Duration;
+
+use egg::{Rewrite, Runner, StopReason};
+
+use crate::ir::{FuncId, Module, Opcode, TermKind, Type};
+use crate::stencil::Kind;
+use cover::{Cover, FuncCover, Saturation};
+use tiles::tiles;
+
+/// How far rewriting goes in each block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Rounds of applying every rule.
+    pub iterations: usize,
+    /// E-nodes in a block's graph.
+    pub nodes: usize,
+    /// Time per block.
+    pub time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            iterations: 8,
+            nodes: 10_000,
+            time: Duration::from_millis(50),
+        }
+    }
+}
+
+/// Covers every function of a verified module: each block's e-graph rewritten with
+/// `rules` within `limits`, then covered at the least cost.
+pub fn cover_module(module: &Module, rules: &[Rewrite<Node, Fold>], limits: &Limits) -> Cover {
+    let mut out = Cover::default();
+    for (i, f) in module.funcs.iter().enumerate() {
+        let Some(body) = &f.body else { continue };
+        let def = graph::defining_blocks(body);
+        let live = graph::used_elsewhere(body, &def);
+        let mut blocks = Vec::new();
+        for (b, block) in body.blocks() {
+            let bg = graph::build(body, block, &live);
+            let (bg, saturation) = saturate(bg, rules, limits);
+            blocks.push(extract::cover_block(
+                module, body, b, block, &bg, saturation,
+            ));
+        }
+        let cost = blocks.iter().fold(0u32, |a, b| a.saturating_add(b.cost));
+        out.funcs.push(FuncCover {
+            func: FuncId(i as u32),
+            name: f.name.clone(),
+            blocks,
+            cost,
+            single_op_cost: single_op_cost(module, body),
+        });
+    }
+    out
+}
+
+fn saturate(
+    mut bg: graph::BlockGraph,
+    rules: &[Rewrite<Node, Fold>],
+    limits: &Limits,
+) -> (graph::BlockGraph, Saturation) {
+    let g = std::mem::take(&mut bg.egraph);
+    let runner = Runner::default()
+        .with_egraph(g)
+        .with_iter_limit(limits.iterations)
+        .with_node_limit(limits.nodes)
+        .with_time_limit(limits.time)
+        .run(rules);
+    let reason = match &runner.stop_reason {
+        _ if rules.is_empty() => "no rules".to_string(),
+        Some(StopReason::Saturated) => "saturated".to_string(),
+        Some(StopReason::IterationLimit(_)) => "iteration limit".to_string(),
+        Some(StopReason::NodeLimit(_)) => "node limit".to_string(),
+        Some(StopReason::TimeLimit(_)) => "time limit".to_string(),
+        Some(StopReason::Other(s)) => s.clone(),
+        None => "not run".to_string(),
+    };
+    let saturation = Saturation {
+        reason,
+        iterations: runner.iterations.len(),
+        nodes: runner.egraph.total_number_of_nodes(),
+        classes: runner.egraph.number_of_classes(),
+    };
+    bg.egraph = runner.egraph;
+    (bg, saturation)
+}
+
+/// The cost of one stencil per IR operation: constants by `iconst`, every other
+/// operation by its all-slot stencil, calls and branches with their moves by `copy_s`.
+pub fn single_op_cost(module: &Module, body: &crate::ir::Body) -> u32 {
+    let t = tiles();
+    let sp = &t.special;
+    let all_slots = |op: Opcode, ty: Option<Type>| {
+        t.tiles
+            .iter()
+            .find(|tile| {
+                tile.stencil.opcode == Some(op)
+                    && tile.stencil.ty == ty
+                    && tile.operands.iter().all(|o| o.0 == Kind::Slot)
+            })
+            .map_or(0, |tile| tile.stencil.cost)
+    };
+    let named = |n: &str| crate::stencil::Stencil::by_name(n).map_or(0, |s| s.cost);
+    let mut cost = 0u32;
+    let mut add = |c: u32| cost = cost.saturating_add(c);
+    for block in &body.blocks {
+        for inst in &block.insts {
+            match inst.op {
+                Opcode::Iconst => {
+                    let ty = inst.ty.unwrap_or(Type::I32);
+                    add(extract::iconst_cost(ty, inst.imm));
+                }
+                Opcode::Call => {
+                    let import = inst
+                        .func
+                        .and_then(|f| module.funcs.get(f.0 as usize))
+                        .is_some_and(|f| f.is_import());
+                    add(if import {
+                        sp.call_import.cost
+                    } else {
+                        sp.call.cost
+                    });
+                    let moves = (inst.args.len() + inst.results.len()) as u32;
+                    add(sp.copy.cost.saturating_mul(moves));
+                }
+                // Untyped effects (memory.size, memory.grow) have stencils of no type.
+                op => add(all_slots(op, inst.ty)),
+            }
+        }
+        let Some(term) = &block.term else { continue };
+        let moves = graph::term_uses(&term.kind).len() as u32;
+        match &term.kind {
+            TermKind::Jump(_) => {
+                add(named("jump"));
+                add(sp.copy.cost.saturating_mul(moves));
+            }
+            TermKind::Brif { cond, .. } => {
+                add(named(match body.ty(*cond) {
+                    Type::I32 => "brif_i32_s",
+                    Type::I64 => "brif_i64_s",
+                }));
+                add(sp.copy.cost.saturating_mul(moves - 1));
+            }
+            TermKind::BrTable { .. } => add(named("br_table_i32_s")),
+            TermKind::Return(_) => {
+                add(named("ret"));
+                add(sp.copy.cost.saturating_mul(moves));
+            }
+            TermKind::Trap => add(named("trap")),
+        }
+    }
+    cost
+}

@@ -1,0 +1,258 @@
+//! The cover: what selection chose, as a value of the library and as text.
+
+use std::fmt;
+
+use crate::ir::{BlockId, FuncId, Value};
+use crate::stencil::Stencil;
+
+/// Where a value lives in the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SlotRef {
+    /// The slot of an IR value.
+    Value(Value),
+    /// A temporary of the block: a value the IR does not name (or that only this block
+    /// uses).
+    Temp(u32),
+}
+
+/// An operand of a stencil instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    /// Read from a frame slot.
+    Slot(SlotRef),
+    /// A constant patched into the code, signed: an `i32`, or an `i64` that fits 32
+    /// bits (the stencil sign-extends it).
+    Imm(i64),
+}
+
+/// Moves on a control-flow edge: each block parameter gets an operand, in parallel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edge {
+    pub block: BlockId,
+    pub moves: Vec<(Value, Operand)>,
+}
+
+/// What an instance needs beyond its operands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detail {
+    None,
+    /// A load or store: the offset.
+    Offset(u32),
+    /// A call: the callee, whether it is an import, the arguments (moved into the callee's
+    /// frame or the import's argument area) and the result values (moved back).
+    Call {
+        func: FuncId,
+        import: bool,
+        args: Vec<Operand>,
+        results: Vec<Value>,
+    },
+    /// `jump`.
+    Jump(Edge),
+    /// `brif`: taken when true, then when false.
+    Brif {
+        then: Edge,
+        els: Edge,
+    },
+    /// `br_table`: the targets by index, then the default.
+    BrTable {
+        targets: Vec<BlockId>,
+        default: BlockId,
+    },
+    /// `return`: the values returned.
+    Return(Vec<Operand>),
+}
+
+/// One stencil instance of a block's cover.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub stencil: &'static Stencil,
+    /// The operations it covers, outermost first (`brif`, `icmp.slt.i32`, `iadd.i32`).
+    pub covers: Vec<String>,
+    /// Its operands, by operand index.
+    pub operands: Vec<Operand>,
+    /// Where its result goes.
+    pub result: Option<SlotRef>,
+    pub detail: Detail,
+    /// Its cost: the stencil's, plus the moves it makes (arguments, results, branch
+    /// arguments) at the cost of the stencils that make them.
+    pub cost: u32,
+}
+
+/// Why rewriting a block's e-graph stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Saturation {
+    /// `saturated`, `iteration limit`, `node limit`, `time limit`, or `no rules`.
+    pub reason: String,
+    pub iterations: usize,
+    pub nodes: usize,
+    pub classes: usize,
+}
+
+/// A block's cover.
+#[derive(Clone, Debug)]
+pub struct BlockCover {
+    pub block: BlockId,
+    pub name: String,
+    pub insts: Vec<Instance>,
+    /// Temporaries the block uses (`Temp(0)` to `Temp(temps - 1)`).
+    pub temps: u32,
+    pub saturation: Saturation,
+    pub cost: u32,
+}
+
+/// A function's cover.
+#[derive(Clone, Debug)]
+pub struct FuncCover {
+    pub func: FuncId,
+    pub name: String,
+    pub blocks: Vec<BlockCover>,
+    /// The sum of its instances' costs. Saturating.
+    pub cost: u32,
+    /// The cost of covering each IR operation by its own stencil (slot operands,
+    /// constants by `iconst`), moves counted alike: the baseline. Saturating.
+    pub single_op_cost: u32,
+}
+
+/// The cover of a module: its functions with bodies, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Cover {
+    pub funcs: Vec<FuncCover>,
+}
+
+/// Prints covers with value names as the text writes them.
+pub struct Names<'a> {
+    pub body: &'a crate::ir::Body,
+    pub module: &'a crate::ir::Module,
+}
+
+impl Names<'_> {
+    fn slot(&self, s: SlotRef) -> String {
+        match s {
+            SlotRef::Value(v) => self.body.value_name(v),
+            SlotRef::Temp(t) => format!("t{t}"),
+        }
+    }
+
+    fn operand(&self, o: &Operand) -> String {
+        match o {
+            Operand::Slot(s) => self.slot(*s),
+            Operand::Imm(i) => format!("{i}"),
+        }
+    }
+
+    fn edge(&self, e: &Edge) -> String {
+        let moves: Vec<String> = e
+            .moves
+            .iter()
+            .map(|(v, o)| format!("{} <- {}", self.body.value_name(*v), self.operand(o)))
+            .collect();
+        let name = self.body.block_name(e.block);
+        if moves.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}({})", moves.join(", "))
+        }
+    }
+
+    /// One instance as a line.
+    pub fn instance(&self, i: &Instance) -> String {
+        let mut s = String::new();
+        if let Some(r) = i.result {
+            s.push_str(&format!("{} = ", self.slot(r)));
+        }
+        s.push_str(i.stencil.name);
+        let ops: Vec<String> = i.operands.iter().map(|o| self.operand(o)).collect();
+        if !ops.is_empty() {
+            s.push(' ');
+            s.push_str(&ops.join(", "));
+        }
+        match &i.detail {
+            Detail::None => {}
+            Detail::Offset(o) => s.push_str(&format!(" +{o}")),
+            Detail::Call {
+                func,
+                args,
+                results,
+                ..
+            } => {
+                let name = self
+                    .module
+                    .funcs
+                    .get(func.0 as usize)
+                    .map_or("?", |f| f.name.as_str());
+                let args: Vec<String> = args.iter().map(|o| self.operand(o)).collect();
+                let res: Vec<String> = results.iter().map(|v| self.body.value_name(*v)).collect();
+                s.push_str(&format!(" @{name}({})", args.join(", ")));
+                if !res.is_empty() {
+                    s.push_str(&format!(" -> {}", res.join(", ")));
+                }
+            }
+            Detail::Jump(e) => s.push_str(&format!(" -> {}", self.edge(e))),
+            Detail::Brif { then, els } => {
+                s.push_str(&format!(" -> {} | {}", self.edge(then), self.edge(els)))
+            }
+            Detail::BrTable { targets, default } => {
+                let t: Vec<&str> = targets.iter().map(|b| self.body.block_name(*b)).collect();
+                s.push_str(&format!(
+                    " -> [{}] | {}",
+                    t.join(", "),
+                    self.body.block_name(*default)
+                ));
+            }
+            Detail::Return(vals) => {
+                let v: Vec<String> = vals.iter().map(|o| self.operand(o)).collect();
+                if !v.is_empty() {
+                    s.push_str(&format!(" {}", v.join(", ")));
+                }
+            }
+        }
+        format!("{s:<52} ; {} (cost {})", i.covers.join(" "), i.cost)
+    }
+}
+
+impl Cover {
+    /// The cover as text: per function its totals, per block why rewriting stopped, per
+    /// instance a line.
+    pub fn display<'a>(&'a self, module: &'a crate::ir::Module) -> impl fmt::Display + 'a {
+        CoverText {
+            cover: self,
+            module,
+        }
+    }
+}
+
+struct CoverText<'a> {
+    cover: &'a Cover,
+    module: &'a crate::ir::Module,
+}
+
+impl fmt::Display for CoverText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for fc in &self.cover.funcs {
+            let Some(body) = self.module.funcs[fc.func.0 as usize].body.as_ref() else {
+                continue;
+            };
+            let names = Names {
+                body,
+                module: self.module,
+            };
+            writeln!(
+                f,
+                "func @{}: total cost {} (single-op {})",
+                fc.name, fc.cost, fc.single_op_cost
+            )?;
+            for b in &fc.blocks {
+                let s = &b.saturation;
+                writeln!(
+                    f,
+                    "  {}: cost {}, {} temps; rules: {} after {} iterations, {} nodes in {} classes",
+                    b.name, b.cost, b.temps, s.reason, s.iterations, s.nodes, s.classes
+                )?;
+                for i in &b.insts {
+                    writeln!(f, "    {}", names.instance(i))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

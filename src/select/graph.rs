@@ -1,0 +1,220 @@
+//! A block's e-graph: pure operations float, effects form an ordered skeleton.
+
+use std::collections::HashMap;
+
+use egg::Id;
+
+use super::fold::Graph;
+use super::lang::{Node, NodeOp, Term};
+use crate::ir::{Block, BlockId, Body, Opcode, TermKind, Type, Value};
+
+/// What an effect of the skeleton is in the IR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Instruction `n` of the block.
+    Inst(usize),
+    /// The terminator.
+    Term,
+}
+
+/// One effect of the skeleton: its class (which holds its value, if it has one) and its
+/// node.
+#[derive(Clone, Debug)]
+pub struct Effect {
+    pub class: Id,
+    pub node: Node,
+    pub source: Source,
+}
+
+/// A block loaded into an e-graph.
+pub struct BlockGraph {
+    pub egraph: Graph,
+    /// The effects in program order; the terminator last.
+    pub effects: Vec<Effect>,
+    /// Values defined here and used in other blocks, with their classes: they must end
+    /// in their own slots.
+    pub live_out: Vec<(Value, Id)>,
+    /// The class of every value the block defines or reads.
+    pub classes: HashMap<Value, Id>,
+}
+
+/// Which block defines each value of a body (parameters and instruction results).
+pub fn defining_blocks(body: &Body) -> Vec<BlockId> {
+    let mut def = vec![BlockId(0); body.values.len()];
+    for (b, block) in body.blocks() {
+        for &p in &block.params {
+            def[p.index()] = b;
+        }
+        for inst in &block.insts {
+            for &r in &inst.results {
+                def[r.index()] = b;
+            }
+        }
+    }
+    def
+}
+
+/// The constant each value is, when an `iconst` defines it (as slot bits).
+pub fn constants(body: &Body) -> Vec<Option<u64>> {
+    let mut out = vec![None; body.values.len()];
+    for inst in body.blocks.iter().flat_map(|b| &b.insts) {
+        if inst.op == Opcode::Iconst {
+            out[inst.results[0].index()] = Some(inst.imm);
+        }
+    }
+    out
+}
+
+/// For each value, true when some block other than its defining one uses it. Constants
+/// are not: every block that uses one makes it anew.
+pub fn used_elsewhere(body: &Body, def: &[BlockId]) -> Vec<bool> {
+    let konst = constants(body);
+    let mut out = vec![false; body.values.len()];
+    for (b, block) in body.blocks() {
+        let mut mark = |v: &Value| {
+            if def[v.index()] != b && konst[v.index()].is_none() {
+                out[v.index()] = true;
+            }
+        };
+        block.insts.iter().flat_map(|i| &i.args).for_each(&mut mark);
+        if let Some(t) = &block.term {
+            term_uses(&t.kind).iter().for_each(&mut mark);
+        }
+    }
+    out
+}
+
+/// Every value a terminator reads: its condition or index, then its branch arguments in
+/// target order.
+pub fn term_uses(t: &TermKind) -> Vec<Value> {
+    match t {
+        TermKind::Jump(target) => target.args.clone(),
+        TermKind::Brif { cond, then, els } => std::iter::once(*cond)
+            .chain(then.args.iter().copied())
+            .chain(els.args.iter().copied())
+            .collect(),
+        TermKind::BrTable { index, .. } => vec![*index],
+        TermKind::Return(vals) => vals.clone(),
+        TermKind::Trap => Vec::new(),
+    }
+}
+
+fn term_of(t: &TermKind) -> Term {
+    match t {
+        TermKind::Jump(_) => Term::Jump,
+        TermKind::Brif { .. } => Term::Brif,
+        TermKind::BrTable { .. } => Term::BrTable,
+        TermKind::Return(_) => Term::Return,
+        TermKind::Trap => Term::Trap,
+    }
+}
+
+/// Loads `block` of `body` into a fresh e-graph. `live` says which values other blocks
+/// use.
+pub fn build(body: &Body, block: &Block, live: &[bool]) -> BlockGraph {
+    let mut g = Graph::default();
+    let mut classes: HashMap<Value, Id> = HashMap::new();
+    let konst = constants(body);
+    let class_of = |g: &mut Graph, classes: &mut HashMap<Value, Id>, v: Value| -> Id {
+        *classes.entry(v).or_insert_with(|| match konst[v.index()] {
+            Some(bits) => g.add(Node::constant(body.ty(v), bits)),
+            None => g.add(Node::new(NodeOp::Slot(body.ty(v), v.0), [])),
+        })
+    };
+    for &p in &block.params {
+        class_of(&mut g, &mut classes, p);
+    }
+    let mut effects = Vec::new();
+    for (n, inst) in block.insts.iter().enumerate() {
+        let args: Vec<Id> = inst
+            .args
+            .iter()
+            .map(|&v| class_of(&mut g, &mut classes, v))
+            .collect();
+        let ty = inst.ty.unwrap_or(Type::I32);
+        if inst.op == Opcode::Iconst {
+            let id = g.add(Node::constant(ty, inst.imm));
+            classes.insert(inst.results[0], id);
+            continue;
+        }
+        let pure = inst.op.is_pure() || division_cannot_trap(&g, inst.op, ty, &args);
+        if pure {
+            let id = g.add(Node::new(NodeOp::Pure(inst.op, ty), args));
+            classes.insert(inst.results[0], id);
+            continue;
+        }
+        let imm = match inst.func {
+            Some(f) => f.0 as u64,
+            None => inst.imm,
+        };
+        let node = Node::new(
+            NodeOp::Effect {
+                op: inst.op,
+                ty: inst.ty,
+                imm,
+                seq: effects.len() as u32,
+            },
+            args,
+        );
+        let id = g.add(node.clone());
+        if inst.op == Opcode::Call {
+            // A call's results are read back from the callee's frame into their slots.
+            for &r in &inst.results {
+                let leaf = g.add(Node::new(NodeOp::Slot(body.ty(r), r.0), []));
+                classes.insert(r, leaf);
+            }
+        } else if let Some(&r) = inst.results.first() {
+            classes.insert(r, id);
+        }
+        effects.push(Effect {
+            class: id,
+            node,
+            source: Source::Inst(n),
+        });
+    }
+    if let Some(t) = &block.term {
+        let args: Vec<Id> = term_uses(&t.kind)
+            .into_iter()
+            .map(|v| class_of(&mut g, &mut classes, v))
+            .collect();
+        let node = Node::new(NodeOp::Term(term_of(&t.kind), effects.len() as u32), args);
+        let id = g.add(node.clone());
+        effects.push(Effect {
+            class: id,
+            node,
+            source: Source::Term,
+        });
+    }
+    g.rebuild();
+    let mut live_out: Vec<(Value, Id)> = block
+        .insts
+        .iter()
+        .flat_map(|i| &i.results)
+        .filter(|v| live[v.index()])
+        .map(|&v| (v, classes[&v]))
+        .collect();
+    live_out.sort_by_key(|(v, _)| *v);
+    BlockGraph {
+        egraph: g,
+        effects,
+        live_out,
+        classes,
+    }
+}
+
+/// True for a division by a constant that is neither 0 nor, signed, -1: it cannot trap,
+/// so it may float as a pure node.
+fn division_cannot_trap(g: &Graph, op: Opcode, ty: Type, args: &[Id]) -> bool {
+    let signed = matches!(op, Opcode::Sdiv | Opcode::Srem);
+    if !signed && !matches!(op, Opcode::Udiv | Opcode::Urem) {
+        return false;
+    }
+    let Some(d) = args.get(1).and_then(|&a| g[a].data.konst) else {
+        return false;
+    };
+    let minus_one = match ty {
+        Type::I32 => u32::MAX as u64,
+        Type::I64 => u64::MAX,
+    };
+    d != 0 && !(signed && d == minus_one)
+}

@@ -1,0 +1,350 @@
+//! Tiles: the stencils of the library as patterns over the selection e-graph.
+//!
+//! A stencil's `pattern` (`(brif (icmp.slt.i64 (iadd.i64 ?a ?b) ?c))`) is parsed into a
+//! tree; its variables, in order of first appearance, are the stencil's operands 0, 1, …
+//! (holes `Operand(n)`), each a frame slot or an immediate as the stencil's kinds say.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use egg::Id;
+
+use super::fold::Graph;
+use super::lang::{Node, NodeOp, Term};
+use crate::ir::{Opcode, Type};
+use crate::stencil::{Kind, Stencil, STENCILS};
+
+/// A pattern tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pat {
+    /// Operand `n` of the stencil, of a type.
+    Var(usize, Type),
+    /// A node (its [`NodeOp`] with position and immediate cleared) and its operands. A
+    /// terminator's pattern names only its leading operands (the condition or index).
+    Node(NodeOp, Vec<Pat>),
+}
+
+/// A stencil that covers a pattern rooted at an operation node.
+#[derive(Debug)]
+pub struct Tile {
+    pub stencil: &'static Stencil,
+    pub pat: Pat,
+    /// Operand kinds and types, by operand index.
+    pub operands: Vec<(Kind, Type)>,
+}
+
+/// The stencils with special roles, by name.
+#[derive(Debug)]
+pub struct Special {
+    pub iconst_i32: &'static Stencil,
+    pub iconst_i64: &'static Stencil,
+    pub iconst_i64_wide: &'static Stencil,
+    pub copy: &'static Stencil,
+    pub call: &'static Stencil,
+    pub call_import: &'static Stencil,
+}
+
+/// Every tile of the library, and the special stencils.
+pub struct Tiles {
+    pub tiles: Vec<Tile>,
+    /// Tiles by the [`root_key`] of their root.
+    pub by_root: HashMap<NodeOp, Vec<usize>>,
+    pub special: Special,
+}
+
+/// The library's tiles, built once.
+pub fn tiles() -> &'static Tiles {
+    static TILES: OnceLock<Tiles> = OnceLock::new();
+    TILES.get_or_init(|| {
+        let named = |n: &str| {
+            // The library is generated with these names; a missing one is a build bug
+            // that the stencil tests catch first.
+            Stencil::by_name(n).unwrap_or_else(|| panic!("the stencil library lacks `{n}`"))
+        };
+        let special = Special {
+            iconst_i32: named("iconst_i32"),
+            iconst_i64: named("iconst_i64"),
+            iconst_i64_wide: named("iconst_i64_wide"),
+            copy: named("copy_s"),
+            call: named("call"),
+            call_import: named("call_import"),
+        };
+        let tiles = STENCILS
+            .iter()
+            .filter_map(|s| {
+                let pat = parse_pattern(s.pattern, s.ty)?;
+                let mut operands = Vec::new();
+                collect_vars(&pat, &mut operands);
+                if operands.len() != s.kinds.len() {
+                    return None;
+                }
+                let operands = operands
+                    .iter()
+                    .zip(s.kinds)
+                    .map(|(&t, &k)| (k, t))
+                    .collect();
+                Some(Tile {
+                    stencil: s,
+                    pat,
+                    operands,
+                })
+            })
+            .collect::<Vec<Tile>>();
+        let mut by_root: HashMap<NodeOp, Vec<usize>> = HashMap::new();
+        for (i, t) in tiles.iter().enumerate() {
+            if let Pat::Node(op, _) = t.pat {
+                by_root.entry(root_key(op)).or_default().push(i);
+            }
+        }
+        Tiles {
+            tiles,
+            by_root,
+            special,
+        }
+    })
+}
+
+fn collect_vars(p: &Pat, out: &mut Vec<Type>) {
+    match p {
+        Pat::Var(n, t) => {
+            if *n >= out.len() {
+                out.resize(*n + 1, *t);
+            }
+        }
+        Pat::Node(_, args) => args.iter().for_each(|a| collect_vars(a, out)),
+    }
+}
+
+/// Parses a stencil's pattern; `None` for the patterns of the special stencils
+/// (constants, moves, calls), which are not matched against nodes.
+fn parse_pattern(text: &str, ty: Option<Type>) -> Option<Pat> {
+    let tokens: Vec<&str> = text
+        .split_inclusive(['(', ')', ' '])
+        .flat_map(|t| {
+            let (body, delim) = t.split_at(t.len() - 1);
+            let delim = delim.trim();
+            [body.trim(), delim]
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut vars: Vec<String> = Vec::new();
+    let mut pos = 0;
+    let pat = parse_tree(&tokens, &mut pos, &mut vars, ty.unwrap_or(Type::I32), None)?;
+    (pos == tokens.len()).then_some(pat)
+}
+
+fn parse_tree(
+    tokens: &[&str],
+    pos: &mut usize,
+    vars: &mut Vec<String>,
+    suffix: Type,
+    var_ty: Option<Type>,
+) -> Option<Pat> {
+    let tok = *tokens.get(*pos)?;
+    *pos += 1;
+    if let Some(name) = tok.strip_prefix('?') {
+        let n = match vars.iter().position(|v| v == name) {
+            Some(n) => n,
+            None => {
+                vars.push(name.to_string());
+                vars.len() - 1
+            }
+        };
+        return Some(Pat::Var(n, var_ty.unwrap_or(suffix)));
+    }
+    if tok != "(" {
+        return None;
+    }
+    let head = *tokens.get(*pos)?;
+    *pos += 1;
+    let (op, param_types): (NodeOp, Vec<Type>) = match head {
+        "jump" => (NodeOp::Term(Term::Jump, 0), vec![]),
+        "brif" => (NodeOp::Term(Term::Brif, 0), vec![suffix]),
+        "br_table" => (NodeOp::Term(Term::BrTable, 0), vec![Type::I32]),
+        "return" => (NodeOp::Term(Term::Return, 0), vec![]),
+        "trap" => (NodeOp::Term(Term::Trap, 0), vec![]),
+        _ => {
+            let node =
+                <Node as egg::FromOp>::from_op(head, vec![Id::from(0); arity(head)?]).ok()?;
+            let (opcode, ty) = match node.op {
+                NodeOp::Pure(o, t) => (o, Some(t)),
+                NodeOp::Effect { op, ty, .. } => (op, ty),
+                _ => return None,
+            };
+            if opcode == Opcode::Call {
+                return None;
+            }
+            let t = ty.unwrap_or(Type::I32);
+            let params = opcode.info().params.iter().map(|p| p.resolve(t)).collect();
+            (node.op, params)
+        }
+    };
+    let mut args = Vec::new();
+    while tokens.get(*pos) != Some(&")") {
+        let t = param_types.get(args.len()).copied();
+        args.push(parse_tree(tokens, pos, vars, suffix, t)?);
+    }
+    *pos += 1;
+    Some(Pat::Node(op, args))
+}
+
+/// The operand count of a mnemonic (with its suffix), for building a probe node.
+fn arity(head: &str) -> Option<usize> {
+    let name = match head.rsplit_once('.') {
+        Some((n, t)) if Type::from_name(t).is_some() => n,
+        _ => head,
+    };
+    Opcode::from_name(name).map(|o| o.info().params.len())
+}
+
+/// True when node op `n` is what pattern op `p` asks for.
+fn op_matches(p: NodeOp, n: NodeOp) -> bool {
+    root_key(p) == root_key(n)
+}
+
+/// What a pattern matches a node on: its op without position or immediate. A division
+/// proven not to trap is a pure node but is covered by the division's stencils all the
+/// same.
+pub fn root_key(o: NodeOp) -> NodeOp {
+    match o {
+        NodeOp::Effect { op, ty, .. } => NodeOp::Effect {
+            op,
+            ty,
+            imm: 0,
+            seq: 0,
+        },
+        NodeOp::Pure(op, ty) if !op.is_pure() => NodeOp::Effect {
+            op,
+            ty: Some(ty),
+            imm: 0,
+            seq: 0,
+        },
+        NodeOp::Term(t, _) => NodeOp::Term(t, 0),
+        other => other,
+    }
+}
+
+/// One way a tile covers a class.
+#[derive(Clone, Debug)]
+pub struct Match {
+    /// The node of the class the tile's root covers.
+    pub root: Node,
+    /// The class each operand is bound to.
+    pub operands: Vec<Id>,
+    /// The nodes covered, root first (pre-order), as `(class, node)`.
+    pub covered: Vec<(Id, Node)>,
+}
+
+/// How many matches of one tile in one class are kept (interior classes with many
+/// equivalent nodes multiply them).
+const MAX_MATCHES: usize = 16;
+
+/// The matches of `tile` rooted at a node of class `id` (for `only`, only at that node).
+pub fn matches(g: &Graph, tile: &Tile, id: Id, only: Option<&Node>) -> Vec<Match> {
+    let Pat::Node(op, args) = &tile.pat else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for node in &g[id].nodes {
+        if only.is_some_and(|o| o != node) || !op_matches(*op, node.op) {
+            continue;
+        }
+        let is_term = matches!(node.op, NodeOp::Term(..));
+        if node.args.len() < args.len() || (!is_term && node.args.len() != args.len()) {
+            continue;
+        }
+        let start = Partial {
+            operands: vec![None; tile.operands.len()],
+            covered: vec![(id, node.clone())],
+        };
+        let mut partials = vec![start];
+        for (p, &child) in args.iter().zip(node.args.iter()) {
+            partials = partials
+                .into_iter()
+                .flat_map(|m| extend(g, tile, p, child, m))
+                .take(MAX_MATCHES)
+                .collect();
+        }
+        out.extend(partials.into_iter().filter_map(|m| {
+            Some(Match {
+                root: node.clone(),
+                operands: m.operands.into_iter().collect::<Option<Vec<Id>>>()?,
+                covered: m.covered,
+            })
+        }));
+        if out.len() >= MAX_MATCHES {
+            break;
+        }
+    }
+    out
+}
+
+#[derive(Clone)]
+struct Partial {
+    operands: Vec<Option<Id>>,
+    covered: Vec<(Id, Node)>,
+}
+
+fn extend(g: &Graph, tile: &Tile, p: &Pat, id: Id, m: Partial) -> Vec<Partial> {
+    let id = g.find(id);
+    match p {
+        Pat::Var(n, _) => {
+            let (kind, ty) = tile.operands[*n];
+            if kind == Kind::Imm && imm_of(g, id, ty).is_none() {
+                return Vec::new();
+            }
+            match m.operands[*n] {
+                Some(bound) if bound != id => Vec::new(),
+                Some(_) => vec![m],
+                None => {
+                    let mut m = m;
+                    m.operands[*n] = Some(id);
+                    vec![m]
+                }
+            }
+        }
+        Pat::Node(op, args) => {
+            let mut out = Vec::new();
+            for node in &g[id].nodes {
+                if !op_matches(*op, node.op) || node.args.len() != args.len() {
+                    continue;
+                }
+                // An effect is never swallowed by a tile rooted elsewhere: it runs at its
+                // own place in the block.
+                if matches!(node.op, NodeOp::Effect { .. } | NodeOp::Term(..)) {
+                    continue;
+                }
+                let mut start = m.clone();
+                start.covered.push((id, node.clone()));
+                let mut partials = vec![start];
+                for (q, &child) in args.iter().zip(node.args.iter()) {
+                    partials = partials
+                        .into_iter()
+                        .flat_map(|x| extend(g, tile, q, child, x))
+                        .take(MAX_MATCHES)
+                        .collect();
+                }
+                out.extend(partials);
+                if out.len() >= MAX_MATCHES {
+                    break;
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The immediate a class can be as an operand of type `ty`: its constant, when it fits
+/// a 32-bit hole (any `i32`, given signed; an `i64` that sign-extends from 32 bits).
+pub fn imm_of(g: &Graph, id: Id, ty: Type) -> Option<i64> {
+    let bits = g[g.find(id)].data.konst?;
+    match ty {
+        Type::I32 => Some(bits as u32 as i32 as i64),
+        Type::I64 => {
+            let v = bits as i64;
+            (i32::MIN as i64..=i32::MAX as i64)
+                .contains(&v)
+                .then_some(v)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Selection: covers of the corpus (snapshots), and one-line cases of what selection
+//! picks for small functions, written by hand.
+
+use egjit::select::{cover_module, rules, Limits};
+use egjit::Module;
+
+/// The cover of `src` with the built-in rules (or none), as stencil names per function,
+/// in order.
+fn stencils(src: &str, with_rules: bool) -> Vec<String> {
+    let m = Module::from_text(src, "case").unwrap_or_else(|e| panic!("{e}"));
+    let rules = if with_rules {
+        rules::default_rules()
+    } else {
+        Vec::new()
+    };
+    let rewrites = rules::rewrites(&rules).unwrap_or_else(|e| panic!("{e}"));
+    let cover = cover_module(&m, &rewrites, &Limits::default());
+    cover.funcs[0]
+        .blocks
+        .iter()
+        .flat_map(|b| b.insts.iter().map(|i| i.stencil.name.to_string()))
+        .collect()
+}
+
+/// `case!(name, rules, "body of @f(i32, i32) -> i32", [stencils...])`.
+macro_rules! case {
+    ($name:ident, $rules:expr, $sig:expr, $body:expr, [$($want:expr),* $(,)?]) => {
+        #[test]
+        fn $name() {
+            let src = format!("func @f{} {{\n{}\n}}\n", $sig, $body);
+            let got = stencils(&src, $rules);
+            let want: Vec<String> = vec![$($want.to_string()),*];
+            assert_eq!(got, want, "\n{src}");
+        }
+    };
+}
+
+const BIN32: &str = "(i32, i32) -> i32";
+
+case!(
+    single_add,
+    false,
+    BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iadd.i32 v0, v1\n return v2",
+    ["iadd_i32_ss", "ret"]
+);
+case!(
+    constant_becomes_an_immediate,
+    false,
+    BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 7\n v3 = iadd.i32 v0, v2\n return v3",
+    ["iadd_i32_si", "ret"]
+);
+case!(
+    constant_on_the_left_is_an_immediate_too,
+    false,
+    BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 7\n v3 = isub.i32 v2, v0\n return v3",
+    ["isub_i32_is", "ret"]
+);
+case!(folded_constant_is_returned_as_an_immediate, false, BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 7\n v3 = iconst.i32 5\n v4 = imul.i32 v2, v3\n return v4",
+    ["ret"]);
+case!(
+    shared_value_is_computed_once,
+    false,
+    BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iadd.i32 v0, v1\n v3 = imul.i32 v2, v2\n return v3",
+    ["iadd_i32_ss", "imul_i32_ss", "ret"]
+);
+case!(compare_and_branch_fuse, false, BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = icmp.slt.i32 v0, v1\n brif v2, a, b\na:\n return v0\nb:\n return v1",
+    ["brif_icmp_slt_i32_ss", "ret", "ret"]);
+case!(add_compare_branch_fuse, false, BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 1\n v3 = iadd.i32 v0, v2\n v4 = icmp.ult.i32 v3, v1\n brif v4, a, b\na:\n return v0\nb:\n return v1",
+    ["brif_icmp_ult_iadd_i32_sis", "ret", "ret"]);
+// The sum is also returned on one edge: it is computed once into a slot, and the
+// branch compares the slot rather than recomputing it.
+case!(a_swallowed_value_with_another_user_is_not_recomputed, false, BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 1\n v3 = iadd.i32 v0, v2\n v4 = icmp.ult.i32 v3, v1\n brif v4, a, b\na:\n return v3\nb:\n return v1",
+    ["iadd_i32_si", "brif_icmp_ult_i32_ss", "ret", "ret"]);
+case!(
+    compare_select_fuse,
+    false,
+    BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = icmp.sgt.i32 v0, v1\n v3 = select.i32 v2, v0, v1\n return v3",
+    ["select_icmp_sgt_i32_ssss", "ret"]
+);
+case!(
+    load_with_added_offset_fuses,
+    false,
+    "(i32) -> i64",
+    "entry(v0: i32):\n v1 = iconst.i32 16\n v2 = iadd.i32 v0, v1\n v3 = load.i64 v2, 8\n return v3",
+    ["load_iadd_i64_si", "ret"]
+);
+// A load stays where it is among stores: its value feeds a later add.
+case!(effects_keep_their_order, false, "(i32, i32) -> i32",
+    "entry(v0: i32, v1: i32):\n v2 = load.i32 v0, 0\n store.i32 v0, v1, 0\n v3 = load.i32 v0, 0\n v4 = iadd.i32 v2, v3\n return v4",
+    ["load_i32_s", "store_i32_ss", "load_i32_s", "iadd_i32_ss", "ret"]);
+// A division by a constant other than 0 and -1 cannot trap.
+case!(
+    safe_division_by_a_constant_is_an_immediate,
+    false,
+    BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 3\n v3 = udiv.i32 v0, v2\n return v3",
+    ["udiv_i32_si", "ret"]
+);
+case!(rules_remove_an_identity, true, BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 0\n v3 = iadd.i32 v0, v2\n v4 = imul.i32 v3, v1\n return v4",
+    ["imul_i32_ss", "ret"]);
+case!(without_rules_the_identity_stays, false, BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 0\n v3 = iadd.i32 v0, v2\n v4 = imul.i32 v3, v1\n return v4",
+    ["iadd_i32_si", "imul_i32_ss", "ret"]);
+case!(
+    subtracting_a_value_from_itself_is_zero,
+    true,
+    BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = isub.i32 v0, v0\n return v2",
+    ["ret"]
+);
+case!(
+    branch_arguments_are_moved,
+    false,
+    "(i32) -> i32",
+    "entry(v0: i32):\n jump l(v0, v0)\nl(v1: i32, v2: i32):\n v3 = iadd.i32 v1, v2\n return v3",
+    ["jump", "iadd_i32_ss", "ret"]
+);
+
+#[test]
+fn every_corpus_program_has_a_cover_and_loops_cost_less_than_single_op() {
+    let mut dir: Vec<_> = std::fs::read_dir("tests/programs")
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "egir"))
+        .collect();
+    dir.sort();
+    assert!(dir.len() >= 30, "corpus of {}", dir.len());
+    let rewrites = rules::rewrites(&rules::default_rules()).expect("rules");
+    for path in dir {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let src = std::fs::read_to_string(&path).expect("read");
+        let m = Module::from_text(&src, &name).unwrap_or_else(|e| panic!("{e}"));
+        let cover = cover_module(&m, &rewrites, &Limits::default());
+        let bodies = m.funcs.iter().filter(|f| f.body.is_some()).count();
+        assert_eq!(cover.funcs.len(), bodies, "{name}");
+        for f in &cover.funcs {
+            assert!(
+                f.cost <= f.single_op_cost,
+                "{name} @{}: {} > {}",
+                f.name,
+                f.cost,
+                f.single_op_cost
+            );
+        }
+        let text = cover.display(&m).to_string();
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(format!("cover_{name}"), text);
+        });
+    }
+}
+
+/// Loop-heavy functions of the corpus: the cover costs clearly less than one stencil
+/// per operation (by a tenth at least).
+#[test]
+fn loops_cost_clearly_less_than_single_op() {
+    let rewrites = rules::rewrites(&rules::default_rules()).expect("rules");
+    for (file, func) in [
+        ("sum_example", "sum"),
+        ("algorithms", "sieve"),
+        ("algorithms", "collatz"),
+        ("br_table", "loop_table"),
+        ("dominance", "nested"),
+    ] {
+        let src = std::fs::read_to_string(format!("tests/programs/{file}.egir")).expect("read");
+        let m = Module::from_text(&src, file).unwrap_or_else(|e| panic!("{e}"));
+        let cover = cover_module(&m, &rewrites, &Limits::default());
+        let f = cover
+            .funcs
+            .iter()
+            .find(|f| f.name == func)
+            .expect("function");
+        assert!(
+            f.cost * 10 <= f.single_op_cost * 9,
+            "{file} @{func}: cost {} vs single-op {}",
+            f.cost,
+            f.single_op_cost
+        );
+    }
+}
