@@ -220,14 +220,7 @@ fn rules(files: &[String]) -> Result<(), Failure> {
     let mut errors = Vec::new();
     let mut all = Vec::new();
     for file in files {
-        let parsed = std::fs::read(file)
-            .map_err(|e| Error {
-                kind: ErrorKind::Io,
-                file: file.clone(),
-                loc: Some((1, 1)),
-                message: format!("cannot read the rules: {e}"),
-            })
-            .and_then(|bytes| rules::parse_rules_bytes(&bytes, file));
+        let parsed = read_rules(file);
         match parsed {
             Ok(parsed) => all.extend(parsed),
             Err(e) => errors.push(e),
@@ -308,18 +301,21 @@ fn cover(file: &str, rule_files: &[String], no_default_rules: bool) -> Result<()
         egjit::select::rules::default_rules()
     };
     for f in rule_files {
-        let bytes = std::fs::read(f).map_err(|e| {
-            Failure::Input(Error {
-                kind: ErrorKind::Io,
-                file: f.clone(),
-                loc: Some((1, 1)),
-                message: format!("cannot read the rules: {e}"),
-            })
-        })?;
-        rules.extend(egjit::select::rules::parse_rules_bytes(&bytes, f).map_err(Failure::Input)?);
+        rules.extend(read_rules(f).map_err(Failure::Input)?);
     }
     let rewrites = egjit::select::rules::rewrites(&rules).map_err(Failure::Input)?;
     let cover = egjit::select::cover_module(&module, &rewrites, &egjit::select::Limits::default());
     let _ = write!(std::io::stdout(), "{}", cover.display(&module));
     Ok(())
+}
+
+/// Reads and parses a rule file.
+fn read_rules(file: &str) -> Result<Vec<egjit::select::rules::Rule>, Error> {
+    let bytes = std::fs::read(file).map_err(|e| Error {
+        kind: ErrorKind::Io,
+        file: file.to_string(),
+        loc: Some((1, 1)),
+        message: format!("cannot read the rules: {e}"),
+    })?;
+    egjit::select::rules::parse_rules_bytes(&bytes, file)
 }
