@@ -177,6 +177,29 @@ const EDGES_64: &[i64] = &[
     0x8000_0000,
 ];
 
+/// The values of `base` an operand of kind `k` and type `t` can take (an `i64`
+/// immediate only sign-extends from 32 bits).
+fn fitting(base: &[i64], k: Kind, t: Type) -> Vec<i64> {
+    base.iter()
+        .copied()
+        .filter(|&v| {
+            k == Kind::Slot || t == Type::I32 || (i32::MIN as i64..=i32::MAX as i64).contains(&v)
+        })
+        .collect()
+}
+
+/// Every combination of one value from each pool.
+fn product(pools: &[Vec<i64>]) -> Vec<Vec<i64>> {
+    let mut combos: Vec<Vec<i64>> = vec![vec![]];
+    for pool in pools {
+        combos = combos
+            .iter()
+            .flat_map(|c| pool.iter().map(move |&v| [c.clone(), vec![v]].concat()))
+            .collect();
+    }
+    combos
+}
+
 fn value(ty: Type, v: i64) -> Value {
     match ty {
         Type::I32 => Value::I32(v as i32),
@@ -257,24 +280,10 @@ fn every_compute_stencil_matches_the_reference_on_edge_values() {
                 } else {
                     EDGES_64
                 };
-                base.iter()
-                    .copied()
-                    .filter(|&v| {
-                        k == Kind::Slot
-                            || t == Type::I32
-                            || (i32::MIN as i64..=i32::MAX as i64).contains(&v)
-                    })
-                    .collect()
+                fitting(base, k, t)
             })
             .collect();
-        let mut combos: Vec<Vec<i64>> = vec![vec![]];
-        for pool in &pools {
-            combos = combos
-                .iter()
-                .flat_map(|c| pool.iter().map(move |&v| [c.clone(), vec![v]].concat()))
-                .collect();
-        }
-        for combo in combos {
+        for combo in product(&pools) {
             cases += 1;
             let args: Vec<Value> = types
                 .iter()
@@ -1109,24 +1118,10 @@ fn every_superstencil_matches_its_pattern_run_by_the_reference() {
                     } else {
                         EDGES_64
                     };
-                    base.iter()
-                        .copied()
-                        .filter(|&v| {
-                            k == Kind::Slot
-                                || t == Type::I32
-                                || (i32::MIN as i64..=i32::MAX as i64).contains(&v)
-                        })
-                        .collect()
+                    fitting(base, k, t)
                 })
                 .collect();
-            let mut combos: Vec<Vec<i64>> = vec![vec![]];
-            for pool in &pools {
-                combos = combos
-                    .iter()
-                    .flat_map(|c| pool.iter().map(move |&v| [c.clone(), vec![v]].concat()))
-                    .collect();
-            }
-            for combo in combos {
+            for combo in product(&pools) {
                 cases += 1;
                 let args: Vec<Value> = types
                     .iter()
