@@ -72,8 +72,7 @@ fn move_cost(g: &Graph, id: Id) -> u32 {
     }
 }
 
-struct Extractor<'g> {
-    _graph: std::marker::PhantomData<&'g Graph>,
+struct Extractor {
     ways: HashMap<Id, Vec<Way>>,
     /// The ways of each effect's own node, by effect position.
     effect_ways: Vec<Vec<Way>>,
@@ -82,8 +81,8 @@ struct Extractor<'g> {
     best: HashMap<Id, usize>,
 }
 
-impl<'g> Extractor<'g> {
-    fn new(g: &'g Graph, effects: &[Effect]) -> Extractor<'g> {
+impl Extractor {
+    fn new(g: &Graph, effects: &[Effect]) -> Extractor {
         let earliest = earliest(g);
         let by_root = &tiles().by_root;
         let mut ways: HashMap<Id, Vec<Way>> = HashMap::new();
@@ -139,7 +138,6 @@ impl<'g> Extractor<'g> {
             })
             .collect();
         Extractor {
-            _graph: std::marker::PhantomData,
             ways,
             effect_ways,
             shared: HashSet::new(),
@@ -301,7 +299,16 @@ pub fn cover_block(
         x.shared.insert(g.find(c));
     }
     // Operands of calls and branch arguments are moved from slots: they are roots too.
-    let moved: Vec<Id> = bg.effects.iter().flat_map(|e| moved_args(e, g)).collect();
+    let moved: HashSet<Id> = bg.effects.iter().flat_map(|e| moved_args(e, g)).collect();
+    let extra: Vec<Id> = bg
+        .live_out
+        .iter()
+        .map(|&(_, c)| g.find(c))
+        .chain(moved.iter().copied())
+        .collect();
+    // Costs, then the classes the choice uses twice become shared, until none does (a
+    // few rounds; each round's costs are current when it finds nothing new).
+    let mut current = false;
     for _ in 0..8 {
         x.costs();
         let roots: Vec<Option<&Way>> = x
@@ -309,8 +316,6 @@ pub fn cover_block(
             .iter()
             .map(|w| x.cheapest(w).map(|k| &w[k]))
             .collect();
-        let live: Vec<Id> = bg.live_out.iter().map(|&(_, c)| g.find(c)).collect();
-        let extra: Vec<Id> = live.iter().chain(&moved).copied().collect();
         let uses = x.count_uses(&roots, &extra);
         let mut grew = false;
         for (&id, &n) in &uses {
@@ -320,10 +325,13 @@ pub fn cover_block(
             }
         }
         if !grew {
+            current = true;
             break;
         }
     }
-    x.costs();
+    if !current {
+        x.costs();
+    }
     let mut em = Emitter {
         x: &x,
         g,
@@ -370,7 +378,7 @@ fn moved_args(e: &Effect, g: &Graph) -> Vec<Id> {
 }
 
 struct Emitter<'a, 'g> {
-    x: &'a Extractor<'g>,
+    x: &'a Extractor,
     g: &'g Graph,
     body: &'a Body,
     insts: Vec<Instance>,
