@@ -75,6 +75,13 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("corpus_no_rules", |b| {
+        b.iter(|| {
+            for m in &corpus {
+                std::hint::black_box(cover_module(m, &[], &limits));
+            }
+        })
+    });
     let big = Module::from_text(&generated(10_000), "generated").expect("generated");
     group.throughput(Throughput::Elements(operations(&big)));
     group.bench_function("generated_10k", |b| {

@@ -118,6 +118,15 @@ case!(
     "entry(v0: i32, v1: i32):\n v2 = isub.i32 v0, v0\n return v2",
     ["ret"]
 );
+// With `x + 0 = x` the class of the product also holds `(iadd.i64 itself 0)`, which is
+// cheaper than the product: it must not be chosen, as it reads the value it computes.
+case!(a_value_is_never_computed_from_itself, true, "(i64, i64) -> i64",
+    "entry(v0: i64, v1: i64):\n v2 = imul.i64 v0, v1\n v3 = iconst.i64 0\n v4 = iadd.i64 v2, v3\n v5 = iadd.i64 v4, v4\n return v5",
+    ["imul_i64_ss", "iadd_i64_ss", "ret"]);
+// The same through an effect: the load's class holds `(iadd.i32 load 0)`.
+case!(a_loaded_value_is_never_computed_from_itself, true, "(i32) -> i32",
+    "entry(v0: i32):\n v1 = load.i32 v0, 0\n v2 = iconst.i32 0\n v3 = iadd.i32 v1, v2\n v4 = iadd.i32 v3, v3\n return v4",
+    ["load_i32_s", "iadd_i32_ss", "ret"]);
 case!(
     branch_arguments_are_moved,
     false,
@@ -186,4 +195,26 @@ fn loops_cost_clearly_less_than_single_op() {
             f.single_op_cost
         );
     }
+}
+
+/// A block of one long dependency chain: covered without exhausting the native stack,
+/// one add per operation; the graph starts over the node limit, so no rule runs.
+#[test]
+fn a_chain_of_100000_operations_is_covered() {
+    let n = 100_000;
+    let mut src = String::from("func @f(i64) -> i64 {\nentry(v0: i64):\n");
+    for i in 1..=n {
+        src.push_str(&format!(" v{i} = iadd.i64 v{}, v0\n", i - 1));
+    }
+    src.push_str(&format!(" return v{n}\n}}\n"));
+    let m = Module::from_text(&src, "chain").expect("chain");
+    let rewrites = rules::rewrites(&rules::default_rules()).expect("rules");
+    let cover = cover_module(&m, &rewrites, &Limits::default());
+    let block = &cover.funcs[0].blocks[0];
+    assert_eq!(block.insts.len(), n + 1);
+    assert!(block.insts[..n]
+        .iter()
+        .all(|i| i.stencil.name == "iadd_i64_ss"));
+    assert_eq!(block.saturation.reason, "node limit");
+    assert_eq!(block.saturation.iterations, 0);
 }

@@ -7,14 +7,20 @@
 //!    Only nodes computable as early as the class itself count, so a chosen way never
 //!    needs an effect that comes later than the value's first use.
 //! 2. The cost of a class is its best way's cost plus its slot operands' costs, except
-//!    that a *shared* class costs its users nothing: it is computed once on its own
-//!    (Bellman-Ford style rounds, as e-graphs have cycles).
+//!    that a *shared* class costs its users nothing: it is computed once on its own.
+//!    The costs are found in one pass over the ways, cheapest class first (Knuth's
+//!    generalization of Dijkstra's algorithm to and-or graphs: a way's cost is known
+//!    once all its operands' are, and never less than any of them), which is exact on
+//!    the cycles that e-graphs have.
 //! 3. Shared starts as the roots (effects, live-out values). Choosing from the roots
 //!    down, a class that ends up an operand of two chosen tiles becomes shared and the
 //!    costs are computed again, until nothing changes. A tile that swallows a shared
 //!    class still pays for it inside itself: the class is computed anyway.
+//!
+//! Classes are numbered densely by their canonical ids, so every table is a vector.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use egg::Id;
 
@@ -22,7 +28,7 @@ use super::cover::{BlockCover, Detail, Edge, Instance, Operand, Saturation, Slot
 use super::fold::Graph;
 use super::graph::{BlockGraph, Effect, Source};
 use super::lang::{Node, NodeOp};
-use super::tiles::{imm_of, matches, tiles, Match, Tile};
+use super::tiles::{imm_of, matches, root_key, tiles, Match, Tile};
 use crate::ir::{Block, BlockId, Body, Module, TermKind, Type, Value};
 use crate::stencil::{Kind, Stencil};
 
@@ -35,9 +41,12 @@ enum Way {
     Const(Type, u64),
     /// A tile matched at a node of the class.
     Tile(&'static Tile, Match),
+    /// The result of an effect of the skeleton, which puts it in its slot in its turn.
+    Effect,
 }
 
 const INF: u32 = u32::MAX;
+const NONE: u32 = u32::MAX;
 
 /// The stencil that puts constant `bits` of type `ty` in a slot, and its operands.
 fn iconst(ty: Type, bits: u64) -> (&'static Stencil, Vec<Operand>) {
@@ -72,23 +81,130 @@ fn move_cost(g: &Graph, id: Id) -> u32 {
     }
 }
 
+/// The dense index of a canonical class.
+fn ix(id: Id) -> usize {
+    usize::from(id)
+}
+
+/// Hyperedges for [`solve`]: each has a head, a base value and children.
+#[derive(Default)]
+struct Hyper {
+    head: Vec<u32>,
+    base: Vec<u32>,
+    /// `children[start[e]..start[e + 1]]` are edge `e`'s children.
+    start: Vec<u32>,
+    children: Vec<u32>,
+    /// For each node, the edges that have it as a child (once per occurrence).
+    users: Vec<Vec<u32>>,
+}
+
+impl Hyper {
+    fn new(nodes: usize) -> Hyper {
+        Hyper {
+            start: vec![0],
+            users: vec![Vec::new(); nodes],
+            ..Hyper::default()
+        }
+    }
+
+    fn push(&mut self, head: usize, base: u32, children: impl IntoIterator<Item = usize>) {
+        let e = self.head.len() as u32;
+        self.head.push(head as u32);
+        self.base.push(base);
+        for c in children {
+            self.children.push(c as u32);
+            self.users[c].push(e);
+        }
+        self.start.push(self.children.len() as u32);
+    }
+
+    fn children(&self, e: usize) -> &[u32] {
+        &self.children[self.start[e] as usize..self.start[e + 1] as usize]
+    }
+
+    /// The least value of every node over its edges, where an edge's value is its base
+    /// combined with its children's values (`combine` never gives less than either of
+    /// its arguments), except that a `free` child adds nothing to its users. An edge
+    /// completes only once all its children have their values, so the best edges never
+    /// form a cycle: following them from any node reaches each node once. Returns the
+    /// values and the best edge of each node (`NONE` where no edge completes).
+    ///
+    /// Without free nodes this is exact (cheapest first, as Dijkstra). A free child
+    /// lets its user's value drop below the child's own, so a node may settle before a
+    /// cheaper edge through a free child completes: the price of never choosing a
+    /// value computed from itself. Ties are broken the same way on every run.
+    fn solve(
+        &self,
+        combine: fn(u32, u32) -> u32,
+        free: &dyn Fn(usize) -> bool,
+    ) -> (Vec<u32>, Vec<u32>) {
+        let n = self.users.len();
+        let mut value = vec![INF; n];
+        let mut best = vec![NONE; n];
+        let mut acc = self.base.clone();
+        let mut pending: Vec<u32> = Vec::with_capacity(self.head.len());
+        let mut heap = BinaryHeap::new();
+        for (e, &a) in acc.iter().enumerate() {
+            let p = self.children(e).len() as u32;
+            pending.push(p);
+            if p == 0 && a < INF {
+                heap.push(Reverse((a, e as u32)));
+            }
+        }
+        while let Some(Reverse((v, e))) = heap.pop() {
+            let h = self.head[e as usize] as usize;
+            if best[h] != NONE {
+                continue;
+            }
+            value[h] = v;
+            best[h] = e;
+            let adds = if free(h) { None } else { Some(v) };
+            for &u in &self.users[h] {
+                let u = u as usize;
+                if let Some(v) = adds {
+                    acc[u] = combine(acc[u], v);
+                }
+                pending[u] -= 1;
+                if pending[u] == 0 && acc[u] < INF {
+                    heap.push(Reverse((acc[u], u as u32)));
+                }
+            }
+        }
+        (value, best)
+    }
+}
+
 struct Extractor {
-    ways: HashMap<Id, Vec<Way>>,
+    /// The ways of each class, by dense index.
+    ways: Vec<Vec<Way>>,
     /// The ways of each effect's own node, by effect position.
     effect_ways: Vec<Vec<Way>>,
-    shared: HashSet<Id>,
-    cost: HashMap<Id, u32>,
-    best: HashMap<Id, usize>,
+    /// Every way as a hyperedge from its class to its slot operands, with its own cost.
+    edges: Hyper,
+    /// Edge number to (class, way index).
+    edge_way: Vec<(u32, u32)>,
+    shared: Vec<bool>,
+    cost: Vec<u32>,
+    best: Vec<u32>,
 }
 
 impl Extractor {
     fn new(g: &Graph, effects: &[Effect]) -> Extractor {
-        let earliest = earliest(g);
+        let n = g.classes().map(|c| ix(c.id) + 1).max().unwrap_or(0);
+        let earliest = earliest(g, n);
         let by_root = &tiles().by_root;
-        let mut ways: HashMap<Id, Vec<Way>> = HashMap::new();
+        let tile_ways = |id: Id, node: &Node, w: &mut Vec<Way>| {
+            for &t in by_root.get(&root_key(node.op)).into_iter().flatten() {
+                let tile = &tiles().tiles[t];
+                for m in matches(g, tile, id, Some(node)) {
+                    w.push(Way::Tile(tile, m));
+                }
+            }
+        };
+        let mut ways: Vec<Vec<Way>> = vec![Vec::new(); n];
         for class in g.classes() {
             let id = class.id;
-            let mut w = Vec::new();
+            let w = &mut ways[ix(id)];
             if let Some(v) = class.nodes.iter().find_map(|n| match n.op {
                 NodeOp::Slot(_, v) => Some(Value(v)),
                 _ => None,
@@ -98,100 +214,74 @@ impl Extractor {
             if let (Some(bits), Some(ty)) = (class.data.konst, class.data.ty) {
                 w.push(Way::Const(ty, bits));
             }
-            let first = earliest[&id];
+            if class
+                .nodes
+                .iter()
+                .any(|n| matches!(n.op, NodeOp::Effect { .. }))
+            {
+                w.push(Way::Effect);
+            }
+            let first = earliest[ix(id)];
             for node in &class.nodes {
-                if !matches!(node.op, NodeOp::Pure(..)) || node_earliest(node, &earliest) > first {
-                    continue;
-                }
-                for &t in by_root
-                    .get(&super::tiles::root_key(node.op))
-                    .into_iter()
-                    .flatten()
-                {
-                    let tile = &tiles().tiles[t];
-                    for m in matches(g, tile, id, Some(node)) {
-                        w.push(Way::Tile(tile, m));
-                    }
+                if matches!(node.op, NodeOp::Pure(..)) && node_earliest(node, &earliest) <= first {
+                    tile_ways(id, node, w);
                 }
             }
-            ways.insert(id, w);
         }
         let effect_ways = effects
             .iter()
             .map(|e| {
-                let id = g.find(e.class);
-                let Some(node) = own_node(g, e) else {
-                    return Vec::new();
-                };
                 let mut w = Vec::new();
-                for &t in by_root
-                    .get(&super::tiles::root_key(node.op))
-                    .into_iter()
-                    .flatten()
-                {
-                    let tile = &tiles().tiles[t];
-                    for m in matches(g, tile, id, Some(&node)) {
-                        w.push(Way::Tile(tile, m));
-                    }
+                if let Some(node) = own_node(g, e) {
+                    tile_ways(g.find(e.class), node, &mut w);
                 }
                 w
             })
             .collect();
+        let mut edges = Hyper::new(n);
+        let mut edge_way = Vec::new();
+        for (c, ws) in ways.iter().enumerate() {
+            for (k, w) in ws.iter().enumerate() {
+                edges.push(c, own_cost(w), slot_operands(w).map(ix));
+                edge_way.push((c as u32, k as u32));
+            }
+        }
         Extractor {
             ways,
             effect_ways,
-            shared: HashSet::new(),
-            cost: HashMap::new(),
-            best: HashMap::new(),
+            edges,
+            edge_way,
+            shared: vec![false; n],
+            cost: Vec::new(),
+            best: Vec::new(),
         }
     }
 
     /// What a slot operand costs its user.
     fn leaf(&self, id: Id) -> u32 {
-        if self.shared.contains(&id) {
+        if self.shared[ix(id)] {
             0
         } else {
-            self.cost.get(&id).copied().unwrap_or(INF)
+            self.cost.get(ix(id)).copied().unwrap_or(INF)
         }
     }
 
     fn way_cost(&self, w: &Way) -> u32 {
-        match w {
-            Way::Slot(_) => 0,
-            Way::Const(ty, bits) => iconst(*ty, *bits).0.cost,
-            Way::Tile(tile, m) => {
-                let mut c = tile.stencil.cost;
-                for (i, &o) in m.operands.iter().enumerate() {
-                    if tile.operands[i].0 == Kind::Slot {
-                        c = c.saturating_add(self.leaf(o));
-                    }
-                }
-                c
-            }
-        }
+        slot_operands(w).fold(own_cost(w), |c, o| c.saturating_add(self.leaf(o)))
     }
 
-    /// Rounds of relaxation until no class gets cheaper.
+    /// The cost and best way of every class, given the shared set.
     fn costs(&mut self) {
-        self.cost.clear();
-        self.best.clear();
-        let ids: Vec<Id> = self.ways.keys().copied().collect();
-        for _ in 0..=ids.len() {
-            let mut changed = false;
-            for &id in &ids {
-                for (k, w) in self.ways[&id].iter().enumerate() {
-                    let c = self.way_cost(w);
-                    if c < self.cost.get(&id).copied().unwrap_or(INF) {
-                        self.cost.insert(id, c);
-                        self.best.insert(id, k);
-                        changed = true;
-                    }
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
+        let shared = &self.shared;
+        let (cost, best_edge) = self.edges.solve(u32::saturating_add, &|c| shared[c]);
+        self.cost = cost;
+        self.best = best_edge
+            .iter()
+            .map(|&e| match e {
+                NONE => NONE,
+                e => self.edge_way[e as usize].1,
+            })
+            .collect();
     }
 
     /// The cheapest of `ways`, by index.
@@ -202,32 +292,30 @@ impl Extractor {
     }
 
     fn way_of(&self, id: Id) -> Option<&Way> {
-        self.best.get(&id).map(|&k| &self.ways[&id][k])
+        match self.best.get(ix(id)) {
+            Some(&k) if k != NONE => Some(&self.ways[ix(id)][k as usize]),
+            _ => None,
+        }
     }
 
     /// Counts how often each class is a slot operand of the tiles chosen from `roots`.
-    fn count_uses(&self, roots: &[Option<&Way>], extra: &[Id]) -> HashMap<Id, u32> {
-        let mut uses: HashMap<Id, u32> = HashMap::new();
+    fn count_uses(&self, roots: &[Option<&Way>], extra: &[Id]) -> Vec<u32> {
+        let mut uses = vec![0u32; self.ways.len()];
         let mut stack: Vec<Id> = extra.to_vec();
-        let visit = |w: &Way, uses: &mut HashMap<Id, u32>, stack: &mut Vec<Id>| {
-            if let Way::Tile(tile, m) = w {
-                for (i, &o) in m.operands.iter().enumerate() {
-                    if tile.operands[i].0 == Kind::Slot {
-                        let n = uses.entry(o).or_insert(0);
-                        *n += 1;
-                        if *n == 1 {
-                            stack.push(o);
-                        }
-                    }
+        let visit = |w: &Way, uses: &mut Vec<u32>, stack: &mut Vec<Id>| {
+            for o in slot_operands(w) {
+                uses[ix(o)] += 1;
+                if uses[ix(o)] == 1 {
+                    stack.push(o);
                 }
             }
         };
         for w in roots.iter().flatten() {
             visit(w, &mut uses, &mut stack);
         }
-        let mut seen = HashSet::new();
+        let mut seen = vec![false; self.ways.len()];
         while let Some(id) = stack.pop() {
-            if !seen.insert(id) {
+            if std::mem::replace(&mut seen[ix(id)], true) {
                 continue;
             }
             if let Some(w) = self.way_of(id) {
@@ -238,46 +326,57 @@ impl Extractor {
     }
 }
 
-/// The node of an effect as it stands in the rebuilt graph (its position identifies it).
-fn own_node(g: &Graph, e: &Effect) -> Option<Node> {
-    g[g.find(e.class)]
-        .nodes
-        .iter()
-        .find(|n| n.op == e.node.op)
-        .cloned()
-}
-
-/// After which effect each class can be computed (0: at the block's start).
-fn earliest(g: &Graph) -> HashMap<Id, u32> {
-    let mut e: HashMap<Id, u32> = g.classes().map(|c| (c.id, u32::MAX)).collect();
-    loop {
-        let mut changed = false;
-        for class in g.classes() {
-            let best = class
-                .nodes
-                .iter()
-                .map(|n| node_earliest(n, &e))
-                .min()
-                .unwrap_or(u32::MAX);
-            if best < e[&class.id] {
-                e.insert(class.id, best);
-                changed = true;
-            }
-        }
-        if !changed {
-            return e;
-        }
+/// The cost of a way without its slot operands.
+fn own_cost(w: &Way) -> u32 {
+    match w {
+        Way::Slot(_) | Way::Effect => 0,
+        Way::Const(ty, bits) => iconst(*ty, *bits).0.cost,
+        Way::Tile(tile, _) => tile.stencil.cost,
     }
 }
 
-fn node_earliest(n: &Node, e: &HashMap<Id, u32>) -> u32 {
+/// The classes a way reads from slots, once per occurrence.
+fn slot_operands(w: &Way) -> impl Iterator<Item = Id> + '_ {
+    let (tile, ops): (Option<&Tile>, &[Id]) = match w {
+        Way::Tile(tile, m) => (Some(tile), &m.operands),
+        _ => (None, &[]),
+    };
+    ops.iter()
+        .enumerate()
+        .filter(move |(i, _)| tile.is_some_and(|t| t.operands[*i].0 == Kind::Slot))
+        .map(|(_, &o)| o)
+}
+
+/// The node of an effect as it stands in the rebuilt graph (its position identifies it).
+fn own_node<'g>(g: &'g Graph, e: &Effect) -> Option<&'g Node> {
+    g[g.find(e.class)].nodes.iter().find(|n| n.op == e.node.op)
+}
+
+/// After which effect each class can be computed (0: at the block's start), by dense
+/// index: the least over its nodes of the latest of the node's own position and its
+/// operands'.
+fn earliest(g: &Graph, n: usize) -> Vec<u32> {
+    let mut h = Hyper::new(n);
+    for class in g.classes() {
+        for node in &class.nodes {
+            let own = match node.op {
+                NodeOp::Effect { seq, .. } | NodeOp::Term(_, seq) => seq.saturating_add(1),
+                _ => 0,
+            };
+            h.push(ix(class.id), own, node.args.iter().map(|&a| ix(g.find(a))));
+        }
+    }
+    h.solve(u32::max, &|_| false).0
+}
+
+fn node_earliest(n: &Node, e: &[u32]) -> u32 {
     let own = match n.op {
         NodeOp::Effect { seq, .. } | NodeOp::Term(_, seq) => seq.saturating_add(1),
         _ => 0,
     };
     n.args
         .iter()
-        .map(|a| e.get(a).copied().unwrap_or(u32::MAX))
+        .map(|a| e.get(ix(*a)).copied().unwrap_or(u32::MAX))
         .fold(own, u32::max)
 }
 
@@ -293,19 +392,19 @@ pub fn cover_block(
     let g = &bg.egraph;
     let mut x = Extractor::new(g, &bg.effects);
     for e in &bg.effects {
-        x.shared.insert(g.find(e.class));
+        x.shared[ix(g.find(e.class))] = true;
     }
     for &(_, c) in &bg.live_out {
-        x.shared.insert(g.find(c));
+        x.shared[ix(g.find(c))] = true;
     }
     // Operands of calls and branch arguments are moved from slots: they are roots too.
-    let moved: HashSet<Id> = bg.effects.iter().flat_map(|e| moved_args(e, g)).collect();
-    let extra: Vec<Id> = bg
-        .live_out
-        .iter()
-        .map(|&(_, c)| g.find(c))
-        .chain(moved.iter().copied())
-        .collect();
+    let mut moved = vec![false; x.ways.len()];
+    let mut extra: Vec<Id> = bg.live_out.iter().map(|&(_, c)| g.find(c)).collect();
+    for id in bg.effects.iter().flat_map(|e| moved_args(e, g)) {
+        if !std::mem::replace(&mut moved[ix(id)], true) {
+            extra.push(id);
+        }
+    }
     // Costs, then the classes the choice uses twice become shared, until none does (a
     // few rounds; each round's costs are current when it finds nothing new).
     let mut current = false;
@@ -318,9 +417,9 @@ pub fn cover_block(
             .collect();
         let uses = x.count_uses(&roots, &extra);
         let mut grew = false;
-        for (&id, &n) in &uses {
-            let used_again = n >= 2 || (n >= 1 && moved.contains(&id));
-            if used_again && x.shared.insert(id) {
+        for (c, &n) in uses.iter().enumerate() {
+            let used_again = n >= 2 || (n >= 1 && moved[c]);
+            if used_again && !std::mem::replace(&mut x.shared[c], true) {
                 grew = true;
             }
         }
@@ -409,38 +508,50 @@ impl Emitter<'_, '_> {
 
     /// Emits what computes class `id` (and what it needs), once.
     fn compute(&mut self, id: Id) {
-        let id = self.g.find(id);
-        if self.slots.contains_key(&id) {
-            return;
-        }
-        let Some(way) = self.x.way_of(id).cloned() else {
-            return;
-        };
-        match way {
-            Way::Slot(_) => {
-                self.slot(id);
+        // Operands first, depth first, with a stack of its own: a block may hold a chain
+        // of any length. The chosen ways never form a cycle.
+        let mut stack = vec![(self.g.find(id), false)];
+        while let Some((id, operands_done)) = stack.pop() {
+            if self.slots.contains_key(&id) {
+                continue;
             }
-            Way::Const(ty, bits) => {
-                let (stencil, operands) = iconst(ty, bits);
-                let result = Some(self.slot(id));
-                let v = match ty {
-                    Type::I32 => bits as u32 as i32 as i64,
-                    Type::I64 => bits as i64,
-                };
-                self.insts.push(Instance {
-                    stencil,
-                    covers: vec![format!("iconst.{ty} {v}")],
-                    operands,
-                    result,
-                    detail: Detail::None,
-                    cost: stencil.cost,
-                });
+            let Some(way) = self.x.way_of(id) else {
+                continue;
+            };
+            if !operands_done {
+                stack.push((id, true));
+                let ops: Vec<Id> = slot_operands(way).map(|o| self.g.find(o)).collect();
+                stack.extend(ops.into_iter().rev().map(|o| (o, false)));
+                continue;
             }
-            Way::Tile(tile, m) => {
-                let operands = self.operands(tile, &m);
-                let result = Some(self.slot(id));
-                self.insts
-                    .push(instance(tile, &m, operands, result, Detail::None));
+            match way.clone() {
+                // An effect's result gets its slot when the effect is emitted, which
+                // comes before any use (no way of a user is earlier than what it reads).
+                Way::Slot(_) | Way::Effect => {
+                    self.slot(id);
+                }
+                Way::Const(ty, bits) => {
+                    let (stencil, operands) = iconst(ty, bits);
+                    let result = Some(self.slot(id));
+                    let v = match ty {
+                        Type::I32 => bits as u32 as i32 as i64,
+                        Type::I64 => bits as i64,
+                    };
+                    self.insts.push(Instance {
+                        stencil,
+                        covers: vec![format!("iconst.{ty} {v}")],
+                        operands,
+                        result,
+                        detail: Detail::None,
+                        cost: stencil.cost,
+                    });
+                }
+                Way::Tile(tile, m) => {
+                    let operands = self.operands(tile, &m);
+                    let result = Some(self.slot(id));
+                    self.insts
+                        .push(instance(tile, &m, operands, result, Detail::None));
+                }
             }
         }
     }
@@ -625,5 +736,57 @@ fn instance(
         result,
         detail,
         cost: tile.stencil.cost,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Hyper, INF, NONE};
+
+    /// A graph with a cycle (0 -> 2 -> 1 -> 0), a child counted twice, an edge that
+    /// never completes (3 needs itself) and a node with a dear and a cheap edge.
+    fn graph() -> Hyper {
+        let mut h = Hyper::new(6);
+        h.push(0, 5, []); // edge 0
+        h.push(1, 1, [0]); // edge 1: 6
+        h.push(1, 10, []); // edge 2: 10
+        h.push(2, 1, [1, 1]); // edge 3: 13
+        h.push(0, 0, [2]); // edge 4: 13, worse than edge 0
+        h.push(3, 1, [3]); // edge 5: never
+        h.push(4, 2, [3, 0]); // edge 6: never, 3 has no value
+        h.push(5, 20, []); // edge 7
+        h.push(5, 1, [1]); // edge 8: 7
+        h
+    }
+
+    #[test]
+    fn sums_take_the_cheapest_edge_through_a_cycle() {
+        let (v, best) = graph().solve(u32::saturating_add, &|_| false);
+        assert_eq!(v, vec![5, 6, 13, INF, INF, 7]);
+        assert_eq!(best, vec![0, 1, 3, NONE, NONE, 8]);
+    }
+
+    #[test]
+    fn a_free_child_adds_nothing_but_is_waited_for() {
+        let (v, best) = graph().solve(u32::saturating_add, &|c| c == 1 || c == 3);
+        // 2 reads 1 twice for nothing; 5 reads 1 for nothing.
+        assert_eq!(v, vec![5, 6, 1, INF, INF, 1]);
+        assert_eq!(best, vec![0, 1, 3, NONE, NONE, 8]);
+    }
+
+    #[test]
+    fn a_node_never_takes_an_edge_through_itself() {
+        // 0 = 1 + 0 (0 free) would be cheaper than 0's own 5, and reads 0 itself.
+        let mut h = Hyper::new(1);
+        h.push(0, 5, []);
+        h.push(0, 1, [0]);
+        let (v, best) = h.solve(u32::saturating_add, &|_| true);
+        assert_eq!((v[0], best[0]), (5, 0));
+    }
+
+    #[test]
+    fn max_gives_the_latest_child() {
+        let (v, _) = graph().solve(u32::max, &|_| false);
+        assert_eq!(v, vec![5, 5, 5, INF, INF, 5]);
     }
 }

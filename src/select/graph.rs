@@ -65,10 +65,26 @@ pub fn constants(body: &Body) -> Vec<Option<u64>> {
     out
 }
 
+/// What building a block's graph needs to know of its function, found once per
+/// function.
+pub struct Facts {
+    /// The constant each value is, if an `iconst` defines it.
+    pub konst: Vec<Option<u64>>,
+    /// For each value, true when a block other than its defining one uses it.
+    pub live: Vec<bool>,
+}
+
+impl Facts {
+    pub fn of(body: &Body) -> Facts {
+        let konst = constants(body);
+        let live = used_elsewhere(body, &defining_blocks(body), &konst);
+        Facts { konst, live }
+    }
+}
+
 /// For each value, true when some block other than its defining one uses it. Constants
-/// are not: every block that uses one makes it anew.
-pub fn used_elsewhere(body: &Body, def: &[BlockId]) -> Vec<bool> {
-    let konst = constants(body);
+/// (`konst`, from [`constants`]) are not: every block that uses one makes it anew.
+pub fn used_elsewhere(body: &Body, def: &[BlockId], konst: &[Option<u64>]) -> Vec<bool> {
     let mut out = vec![false; body.values.len()];
     for (b, block) in body.blocks() {
         let mut mark = |v: &Value| {
@@ -109,12 +125,11 @@ fn term_of(t: &TermKind) -> Term {
     }
 }
 
-/// Loads `block` of `body` into a fresh e-graph. `live` says which values other blocks
-/// use.
-pub fn build(body: &Body, block: &Block, live: &[bool]) -> BlockGraph {
+/// Loads `block` of `body` into a fresh e-graph.
+pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph {
     let mut g = Graph::default();
     let mut classes: HashMap<Value, Id> = HashMap::new();
-    let konst = constants(body);
+    let (konst, live) = (&facts.konst, &facts.live);
     let class_of = |g: &mut Graph, classes: &mut HashMap<Value, Id>, v: Value| -> Id {
         *classes.entry(v).or_insert_with(|| match konst[v.index()] {
             Some(bits) => g.add(Node::constant(body.ty(v), bits)),

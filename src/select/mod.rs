@@ -12,12 +12,11 @@ pub mod extract;
 pub mod graph;
 pub mod tiles;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use egg::{Rewrite, Runner, StopReason};
+use egg::Rewrite;
 
 use crate::ir::{FuncId, Module, Opcode, TermKind, Type};
-use crate::stencil::Kind;
 use cover::{Cover, FuncCover, Saturation};
 use tiles::tiles;
 
@@ -48,11 +47,10 @@ pub fn cover_module(module: &Module, rules: &[Rewrite<Node, Fold>], limits: &Lim
     let mut out = Cover::default();
     for (i, f) in module.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
-        let def = graph::defining_blocks(body);
-        let live = graph::used_elsewhere(body, &def);
+        let facts = graph::Facts::of(body);
         let mut blocks = Vec::new();
         for (b, block) in body.blocks() {
-            let bg = graph::build(body, block, &live);
+            let bg = graph::build(body, block, &facts);
             let (bg, saturation) = saturate(bg, rules, limits);
             blocks.push(extract::cover_block(
                 module, body, b, block, &bg, saturation,
@@ -70,34 +68,58 @@ pub fn cover_module(module: &Module, rules: &[Rewrite<Node, Fold>], limits: &Lim
     out
 }
 
+/// Rewrites a block's graph with `rules` until nothing changes or a limit is reached:
+/// each iteration searches every rule, applies all their matches, then rebuilds.
 fn saturate(
     mut bg: graph::BlockGraph,
     rules: &[Rewrite<Node, Fold>],
     limits: &Limits,
 ) -> (graph::BlockGraph, Saturation) {
-    let g = std::mem::take(&mut bg.egraph);
-    let runner = Runner::default()
-        .with_egraph(g)
-        .with_iter_limit(limits.iterations)
-        .with_node_limit(limits.nodes)
-        .with_time_limit(limits.time)
-        .run(rules);
-    let reason = match &runner.stop_reason {
-        _ if rules.is_empty() => "no rules".to_string(),
-        Some(StopReason::Saturated) => "saturated".to_string(),
-        Some(StopReason::IterationLimit(_)) => "iteration limit".to_string(),
-        Some(StopReason::NodeLimit(_)) => "node limit".to_string(),
-        Some(StopReason::TimeLimit(_)) => "time limit".to_string(),
-        Some(StopReason::Other(s)) => s.clone(),
-        None => "not run".to_string(),
+    let start = Instant::now();
+    let g = &mut bg.egraph;
+    let mut iterations = 0;
+    let reason = loop {
+        if rules.is_empty() {
+            break "no rules";
+        }
+        if iterations >= limits.iterations {
+            break "iteration limit";
+        }
+        if start.elapsed() >= limits.time {
+            break "time limit";
+        }
+        if g.total_size() > limits.nodes {
+            break "node limit";
+        }
+        let found: Vec<_> = rules.iter().map(|r| r.search(g)).collect();
+        iterations += 1;
+        let size = (g.total_size(), g.number_of_classes());
+        let mut unions = false;
+        let mut full = false;
+        for (rule, m) in rules.iter().zip(&found) {
+            if m.is_empty() {
+                continue;
+            }
+            unions |= !rule.apply(g, m).is_empty();
+            if g.total_size() > limits.nodes {
+                full = true;
+                break;
+            }
+        }
+        g.rebuild();
+        if full {
+            break "node limit";
+        }
+        if !unions && size == (g.total_size(), g.number_of_classes()) {
+            break "saturated";
+        }
     };
     let saturation = Saturation {
-        reason,
-        iterations: runner.iterations.len(),
-        nodes: runner.egraph.total_number_of_nodes(),
-        classes: runner.egraph.number_of_classes(),
+        reason: reason.to_string(),
+        iterations,
+        nodes: g.total_number_of_nodes(),
+        classes: g.number_of_classes(),
     };
-    bg.egraph = runner.egraph;
     (bg, saturation)
 }
 
@@ -106,16 +128,7 @@ fn saturate(
 pub fn single_op_cost(module: &Module, body: &crate::ir::Body) -> u32 {
     let t = tiles();
     let sp = &t.special;
-    let all_slots = |op: Opcode, ty: Option<Type>| {
-        t.tiles
-            .iter()
-            .find(|tile| {
-                tile.stencil.opcode == Some(op)
-                    && tile.stencil.ty == ty
-                    && tile.operands.iter().all(|o| o.0 == Kind::Slot)
-            })
-            .map_or(0, |tile| tile.stencil.cost)
-    };
+    let all_slots = |op: Opcode, ty: Option<Type>| t.all_slots.get(&(op, ty)).map_or(0, |s| s.cost);
     let named = |n: &str| crate::stencil::Stencil::by_name(n).map_or(0, |s| s.cost);
     let mut cost = 0u32;
     let mut add = |c: u32| cost = cost.saturating_add(c);

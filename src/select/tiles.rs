@@ -49,6 +49,8 @@ pub struct Tiles {
     pub tiles: Vec<Tile>,
     /// Tiles by the [`root_key`] of their root.
     pub by_root: HashMap<NodeOp, Vec<usize>>,
+    /// The stencil of one operation with every operand in a slot, by opcode and type.
+    pub all_slots: HashMap<(Opcode, Option<Type>), &'static Stencil>,
     pub special: Special,
 }
 
@@ -96,9 +98,18 @@ pub fn tiles() -> &'static Tiles {
                 by_root.entry(root_key(op)).or_default().push(i);
             }
         }
+        let mut all_slots = HashMap::new();
+        for t in &tiles {
+            if let Some(op) = t.stencil.opcode {
+                if t.operands.iter().all(|o| o.0 == Kind::Slot) {
+                    all_slots.entry((op, t.stencil.ty)).or_insert(t.stencil);
+                }
+            }
+        }
         Tiles {
             tiles,
             by_root,
+            all_slots,
             special,
         }
     })
@@ -253,6 +264,13 @@ pub fn matches(g: &Graph, tile: &Tile, id: Id, only: Option<&Node>) -> Vec<Match
         if node.args.len() < args.len() || (!is_term && node.args.len() != args.len()) {
             continue;
         }
+        if !args
+            .iter()
+            .zip(&node.args)
+            .all(|(p, &c)| fits(g, tile, p, c))
+        {
+            continue;
+        }
         let start = Partial {
             operands: vec![None; tile.operands.len()],
             covered: vec![(id, node.clone())],
@@ -277,6 +295,28 @@ pub fn matches(g: &Graph, tile: &Tile, id: Id, only: Option<&Node>) -> Vec<Match
         }
     }
     out
+}
+
+/// A quick test, without allocating, that pattern `p` could match class `id`: every
+/// pattern node has a node of its op, every immediate operand a fitting constant. (Whether
+/// repeated variables agree is left to the full match.)
+fn fits(g: &Graph, tile: &Tile, p: &Pat, id: Id) -> bool {
+    let id = g.find(id);
+    match p {
+        Pat::Var(n, _) => {
+            let (kind, ty) = tile.operands[*n];
+            kind == Kind::Slot || imm_of(g, id, ty).is_some()
+        }
+        Pat::Node(op, args) => g[id].nodes.iter().any(|node| {
+            op_matches(*op, node.op)
+                && node.args.len() == args.len()
+                && !matches!(node.op, NodeOp::Effect { .. } | NodeOp::Term(..))
+                && args
+                    .iter()
+                    .zip(&node.args)
+                    .all(|(q, &c)| fits(g, tile, q, c))
+        }),
+    }
 }
 
 #[derive(Clone)]
