@@ -71,24 +71,24 @@ fn bench(c: &mut Criterion) {
     group.bench_function("corpus", |b| {
         b.iter(|| {
             for m in &corpus {
-                std::hint::black_box(cover_module(m, &rewrites, &limits));
+                std::hint::black_box(cover_module(m, &rewrites, &limits).expect("cover"));
             }
         })
     });
     group.bench_function("corpus_no_rules", |b| {
         b.iter(|| {
             for m in &corpus {
-                std::hint::black_box(cover_module(m, &[], &limits));
+                std::hint::black_box(cover_module(m, &[], &limits).expect("cover"));
             }
         })
     });
     let big = Module::from_text(&generated(10_000), "generated").expect("generated");
     group.throughput(Throughput::Elements(operations(&big)));
     group.bench_function("generated_10k", |b| {
-        b.iter(|| std::hint::black_box(cover_module(&big, &rewrites, &limits)))
+        b.iter(|| std::hint::black_box(cover_module(&big, &rewrites, &limits).expect("cover")))
     });
     group.bench_function("generated_10k_no_rules", |b| {
-        b.iter(|| std::hint::black_box(cover_module(&big, &[], &limits)))
+        b.iter(|| std::hint::black_box(cover_module(&big, &[], &limits).expect("cover")))
     });
     group.finish();
 }

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Io,
     /// A rewrite rule is malformed (see `select::rules`).
     Rules,
+    /// The module uses an operation this build has no stencil for.
+    Unsupported,
 }
 
 /// A located error in the input.

@@ -24,6 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod config;
 mod error;
 pub mod interp;
 pub mod ir;
@@ -37,8 +38,9 @@ mod value;
 #[doc(hidden)]
 pub mod semantics;
 
+pub use config::Config;
 pub use error::{Error, ErrorKind};
-pub use interp::{CallError, Caller, Config, HostFn, Imports, Instance};
+pub use interp::{CallError, Caller, HostFn, Imports, Instance};
 pub use ir::builder::{FunctionBuilder, ModuleBuilder};
 pub use ir::{Module, Type};
 pub use value::{Trap, Value};

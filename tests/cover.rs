@@ -14,7 +14,7 @@ fn stencils(src: &str, with_rules: bool) -> Vec<String> {
         Vec::new()
     };
     let rewrites = rules::rewrites(&rules).unwrap_or_else(|e| panic!("{e}"));
-    let cover = cover_module(&m, &rewrites, &Limits::default());
+    let cover = cover_module(&m, &rewrites, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
     cover.funcs[0]
         .blocks
         .iter()
@@ -149,7 +149,8 @@ fn every_corpus_program_has_a_cover_no_dearer_than_single_op() {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         let src = std::fs::read_to_string(&path).expect("read");
         let m = Module::from_text(&src, &name).unwrap_or_else(|e| panic!("{e}"));
-        let cover = cover_module(&m, &rewrites, &Limits::default());
+        let cover =
+            cover_module(&m, &rewrites, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
         let bodies = m.funcs.iter().filter(|f| f.body.is_some()).count();
         assert_eq!(cover.funcs.len(), bodies, "{name}");
         for f in &cover.funcs {
@@ -182,7 +183,8 @@ fn loops_cost_clearly_less_than_single_op() {
     ] {
         let src = std::fs::read_to_string(format!("tests/programs/{file}.egir")).expect("read");
         let m = Module::from_text(&src, file).unwrap_or_else(|e| panic!("{e}"));
-        let cover = cover_module(&m, &rewrites, &Limits::default());
+        let cover =
+            cover_module(&m, &rewrites, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
         let f = cover
             .funcs
             .iter()
@@ -209,7 +211,7 @@ fn a_chain_of_100000_operations_is_covered() {
     src.push_str(&format!(" return v{n}\n}}\n"));
     let m = Module::from_text(&src, "chain").expect("chain");
     let rewrites = rules::rewrites(&rules::default_rules()).expect("rules");
-    let cover = cover_module(&m, &rewrites, &Limits::default());
+    let cover = cover_module(&m, &rewrites, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
     let block = &cover.funcs[0].blocks[0];
     assert_eq!(block.insts.len(), n + 1);
     assert!(block.insts[..n]

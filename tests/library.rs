@@ -173,8 +173,15 @@ fn call_depth_limit_is_configurable() {
     fb.ret(&[r1]);
     fb.finish();
     let m = mb.finish().unwrap_or_else(|e| panic!("{e}"));
-    let mut inst = Instance::new(&m, Imports::new(), &Config { max_call_depth: 50 })
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut inst = Instance::new(
+        &m,
+        Imports::new(),
+        &Config {
+            max_call_depth: 50,
+            ..Config::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     // f(49) needs 50 frames, f(50) needs 51.
     assert_eq!(inst.call("f", &[Value::I64(49)]), Ok(vec![Value::I64(49)]));
     assert_eq!(

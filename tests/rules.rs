@@ -621,3 +621,103 @@ fn cli_check_usage_and_missing_files() {
         format!("{b}:4:3: error: rule z: duplicate name (first at {a}:2:1)\n")
     );
 }
+
+/// Rotating an `i32` by 32 gives it back (counts are modulo 32); no built-in rule says so.
+const ROTL_32: &str =
+    "func @f(i32) -> i32 {\nentry(v0: i32):\n v1 = iconst.i32 32\n v2 = rotl.i32 v0, v1\n return v2\n}\n";
+const ROTL_RULE: &str = "# rotl(x, 32) = x for an i32\nrotl-full: (rotl.i32 ?a 32) => ?a\n";
+
+#[test]
+fn cli_cover_uses_checked_user_rules() {
+    let prog = temp_file("rotl.egir", ROTL_32);
+    // The built-in rules keep the rotate.
+    let o = egjit(&["cover", &prog]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("rotl_i32_si v0, 32"), "{out}");
+    let mine = temp_file("rotl.rules", ROTL_RULE);
+    let o = egjit(&["cover", &prog, "--rules", &mine]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains("rotl"), "{out}");
+    assert!(out.contains("ret v0"), "{out}");
+    // A rule that does not hold is refused before it can make wrong code.
+    let o = egjit(&["cover", &prog, "--rules", WRONG]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with(&format!(
+            "{WRONG}:5:1: error: rule sub-swap.i32: counterexample with ?a = 1, ?b = 0: "
+        )),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+    // A user rule may not take a built-in rule's name.
+    let dup = temp_file("dup.rules", "# x + 0 = x\nadd-zero: (iadd.T ?a 0) => ?a\n");
+    let o = egjit(&["cover", &prog, "--rules", &dup]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with(&format!(
+            "{dup}:2:1: error: rule add-zero.i32: duplicate name (first at rules/arith.rules:"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_rules_reach_selection() {
+    use egjit::select::Selector;
+    use egjit::{Config, Module};
+    let m = Module::from_text(ROTL_32, "rotl.egir").unwrap();
+    let names = |config: &Config| -> Vec<&'static str> {
+        let cover = Selector::new(config).unwrap().cover(&m).unwrap();
+        cover.funcs[0].blocks[0]
+            .insts
+            .iter()
+            .map(|i| i.stencil.name)
+            .collect()
+    };
+    let mut config = Config::default();
+    assert_eq!(names(&config), ["rotl_i32_si", "ret"]);
+    config.rules = parse_rules(ROTL_RULE, "mine").unwrap();
+    assert_eq!(names(&config), ["ret"]);
+    // Without the built-in rules, `x + 0` stays an add.
+    let add = Module::from_text(
+        "func @f(i32) -> i32 {\nentry(v0: i32):\n v1 = iconst.i32 0\n v2 = iadd.i32 v0, v1\n return v2\n}\n",
+        "add.egir",
+    )
+    .unwrap();
+    let count = |config: &Config| {
+        Selector::new(config).unwrap().cover(&add).unwrap().funcs[0].blocks[0]
+            .insts
+            .len()
+    };
+    assert_eq!(count(&Config::default()), 1);
+    let bare = Config {
+        default_rules: false,
+        ..Config::default()
+    };
+    assert_eq!(count(&bare), 2);
+    assert_eq!(Selector::new(&bare).unwrap().rule_count(), 0);
+    // Limits: no iteration, no rewriting.
+    let mut stopped = Config::default();
+    stopped.limits.iterations = 0;
+    assert_eq!(count(&stopped), 2);
+    // A user rule named like a built-in one is refused, located.
+    let clash = Config {
+        rules: parse_rules("\n# x + 0 = x\nadd-zero: (iadd.T ?a 0) => ?a\n", "clash").unwrap(),
+        ..Config::default()
+    };
+    let e = Selector::new(&clash).err().expect("a duplicate name");
+    assert!(
+        e.to_string()
+            .starts_with("clash:3:1: error: rule add-zero.i32: duplicate name"),
+        "{e}"
+    );
+}

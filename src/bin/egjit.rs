@@ -191,7 +191,10 @@ fn run(file: &str, invoke: &str, args: &[String], max_call_depth: u32) -> Result
             })
         })
         .collect::<Result<Vec<Value>, Failure>>()?;
-    let config = Config { max_call_depth };
+    let config = Config {
+        max_call_depth,
+        ..Config::default()
+    };
     let mut instance = Instance::new(&module, host_imports(), &config).map_err(Failure::Input)?;
     match instance.call(invoke, &values) {
         Ok(results) => {
@@ -295,16 +298,27 @@ fn host_imports() -> Imports {
 /// `egjit cover`: the built-in rules (unless refused) and the rule files, then the cover.
 fn cover(file: &str, rule_files: &[String], no_default_rules: bool) -> Result<(), Failure> {
     let module = load(file)?;
-    let mut rules = if no_default_rules {
-        Vec::new()
-    } else {
-        egjit::select::rules::default_rules()
+    let mut config = Config {
+        default_rules: !no_default_rules,
+        ..Config::default()
     };
     for f in rule_files {
-        rules.extend(read_rules(f).map_err(Failure::Input)?);
+        config.rules.extend(read_rules(f).map_err(Failure::Input)?);
     }
-    let rewrites = egjit::select::rules::rewrites(&rules).map_err(Failure::Input)?;
-    let cover = egjit::select::cover_module(&module, &rewrites, &egjit::select::Limits::default());
+    // A rule that does not hold would make wrong code: each is checked as by `egjit rules
+    // --check`.
+    for rule in &config.rules {
+        egjit::select::rules::check_rule(rule).map_err(|message| {
+            Failure::Input(Error {
+                kind: ErrorKind::Rules,
+                file: rule.file.clone(),
+                loc: Some((rule.line, rule.col)),
+                message,
+            })
+        })?;
+    }
+    let selector = egjit::select::Selector::new(&config).map_err(Failure::Input)?;
+    let cover = selector.cover(&module).map_err(Failure::Input)?;
     let _ = write!(std::io::stdout(), "{}", cover.display(&module));
     Ok(())
 }

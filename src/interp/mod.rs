@@ -14,25 +14,9 @@ use std::sync::Arc;
 
 use crate::ir::{type_list, verify, FuncId, Module, Signature, Type};
 use crate::semantics::{self as sem, TrapCode, MAX_PAGES, PAGE_SIZE};
-use crate::{Error, ErrorKind, Trap, Value};
+use crate::{Config, Error, ErrorKind, Trap, Value};
 pub use lower::eval;
 use lower::{Edge, FuncCode, Op, Program};
-
-/// Settings of an engine.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// The most nested calls of IR functions (the exported function counts as one); a
-    /// call past it traps with `call stack exhausted`. Default 10,000.
-    pub max_call_depth: u32,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            max_call_depth: 10_000,
-        }
-    }
-}
 
 /// What a host function sees of the instance that calls it.
 pub struct Caller<'a> {

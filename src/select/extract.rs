@@ -31,6 +31,7 @@ use super::lang::{Node, NodeOp};
 use super::tiles::{imm_of, matches, root_key, tiles, Match, Tile};
 use crate::ir::{Block, BlockId, Body, Module, TermKind, Type, Value};
 use crate::stencil::{Kind, Stencil};
+use crate::{Error, ErrorKind};
 
 /// A way to compute a class.
 #[derive(Clone, Debug)]
@@ -381,6 +382,9 @@ fn node_earliest(n: &Node, e: &[u32]) -> u32 {
 }
 
 /// Covers a block whose e-graph has been rewritten.
+///
+/// # Errors
+/// An operation no stencil covers (a gap in the stencil library), located at it.
 pub fn cover_block(
     module: &Module,
     body: &Body,
@@ -388,7 +392,7 @@ pub fn cover_block(
     block: &Block,
     bg: &BlockGraph,
     saturation: Saturation,
-) -> BlockCover {
+) -> Result<BlockCover, Error> {
     let g = &bg.egraph;
     let mut x = Extractor::new(g, &bg.effects);
     for e in &bg.effects {
@@ -431,30 +435,68 @@ pub fn cover_block(
     if !current {
         x.costs();
     }
+    emit(module, body, id, block, bg, saturation, &x)
+}
+
+/// Emits the chosen ways of a block, effects in order.
+///
+/// # Errors
+/// An operation no stencil covers (a gap in the stencil library), located at it.
+fn emit(
+    module: &Module,
+    body: &Body,
+    id: BlockId,
+    block: &Block,
+    bg: &BlockGraph,
+    saturation: Saturation,
+    x: &Extractor,
+) -> Result<BlockCover, Error> {
     let mut em = Emitter {
-        x: &x,
-        g,
+        x,
+        g: &bg.egraph,
         body,
         insts: Vec::new(),
         slots: HashMap::new(),
         temps: 0,
         live: &bg.live_out,
+        at: 0,
+        missing: None,
     };
     for (k, e) in bg.effects.iter().enumerate() {
+        em.at = k;
         if e.source == Source::Term {
             em.live_outs();
         }
         em.effect(module, block, k, e);
     }
+    if let Some((k, what)) = em.missing {
+        let e = &bg.effects[k];
+        let (loc, op) = match e.source {
+            Source::Inst(n) => (block.insts[n].loc, block.insts[n].mnemonic()),
+            Source::Term => (
+                block.term.as_ref().map_or(block.loc, |t| t.loc),
+                e.node.to_string(),
+            ),
+        };
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            &module.source,
+            loc,
+            format!(
+                "no stencil covers {what} (at `{op}` in block {})",
+                block.name
+            ),
+        ));
+    }
     let cost = em.insts.iter().fold(0u32, |a, i| a.saturating_add(i.cost));
-    BlockCover {
+    Ok(BlockCover {
         block: id,
         name: block.name.clone(),
         temps: em.temps,
         insts: em.insts,
         saturation,
         cost,
-    }
+    })
 }
 
 /// The classes an effect moves rather than reads through a tile: call arguments and
@@ -484,6 +526,10 @@ struct Emitter<'a, 'g> {
     slots: HashMap<Id, SlotRef>,
     temps: u32,
     live: &'a [(Value, Id)],
+    /// The position of the effect being emitted.
+    at: usize,
+    /// The first effect for which something has no stencil, and what that is.
+    missing: Option<(usize, String)>,
 }
 
 impl Emitter<'_, '_> {
@@ -516,6 +562,11 @@ impl Emitter<'_, '_> {
                 continue;
             }
             let Some(way) = self.x.way_of(id) else {
+                let what = match self.g[id].nodes.first() {
+                    Some(n) => format!("`{n}`"),
+                    None => "a value".to_string(),
+                };
+                self.missing.get_or_insert((self.at, what));
                 continue;
             };
             if !operands_done {
@@ -612,6 +663,7 @@ impl Emitter<'_, '_> {
             ..
         } = e.node.op
         {
+            // A call is always an instruction, never a terminator.
             let Source::Inst(n) = e.source else { return };
             let inst = &block.insts[n];
             let func = crate::ir::FuncId(imm as u32);
@@ -643,10 +695,8 @@ impl Emitter<'_, '_> {
             return;
         }
         let ways = &self.x.effect_ways[k];
-        let Some(best) = self.x.cheapest(ways) else {
-            return;
-        };
-        let Way::Tile(tile, m) = ways[best].clone() else {
+        let Some(Way::Tile(tile, m)) = self.x.cheapest(ways).map(|b| ways[b].clone()) else {
+            self.missing.get_or_insert((k, format!("`{}`", e.node)));
             return;
         };
         let operands = self.operands(tile, &m);
@@ -782,6 +832,37 @@ mod tests {
         h.push(0, 1, [0]);
         let (v, best) = h.solve(u32::saturating_add, &|_| true);
         assert_eq!((v[0], best[0]), (5, 0));
+    }
+
+    /// An effect left without a stencil is an error located at its instruction, not a
+    /// cover that silently lacks it.
+    #[test]
+    fn an_effect_without_a_stencil_is_a_located_error() {
+        use super::super::cover::Saturation;
+        use super::super::graph::{build, Facts};
+        use super::{emit, Extractor};
+        let src =
+            "func @f(i32) -> i32 {\nentry(v0: i32):\n    v1 = load.i32 v0, 4\n    return v1\n}\n";
+        let m = crate::Module::from_text(src, "gap.egir").unwrap();
+        let body = m.funcs[0].body.as_ref().unwrap();
+        let (id, block) = body.blocks().next().unwrap();
+        let bg = build(body, block, &Facts::of(body));
+        let sat = Saturation {
+            reason: "no rules".to_string(),
+            iterations: 0,
+            nodes: 0,
+            classes: 0,
+        };
+        let mut x = Extractor::new(&bg.egraph, &bg.effects);
+        x.costs();
+        assert!(emit(&m, body, id, block, &bg, sat.clone(), &x).is_ok());
+        x.effect_ways[0].clear();
+        let e = emit(&m, body, id, block, &bg, sat, &x).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Unsupported);
+        assert_eq!(
+            e.to_string(),
+            "gap.egir:3:5: error: no stencil covers `load.i32` (at `load.i32` in block entry)"
+        );
     }
 
     #[test]

@@ -12,11 +12,13 @@ pub mod extract;
 pub mod graph;
 pub mod tiles;
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use egg::Rewrite;
 
 use crate::ir::{FuncId, Module, Opcode, TermKind, Type};
+use crate::{Config, Error};
 use cover::{Cover, FuncCover, Saturation};
 use tiles::tiles;
 
@@ -41,9 +43,80 @@ impl Default for Limits {
     }
 }
 
+/// Selection's rules, compiled once, and its limits: covers any number of modules.
+///
+/// ```
+/// use egjit::select::Selector;
+/// use egjit::{Config, Module};
+///
+/// let m = Module::from_text(
+///     "func @f(i32) -> i32 {\nentry(v0: i32):\n v1 = iconst.i32 0\n v2 = iadd.i32 v0, v1\n return v2\n}",
+///     "f.egir",
+/// )?;
+/// let cover = Selector::new(&Config::default())?.cover(&m)?;
+/// // `x + 0 = x`: the add is gone, and the function returns its argument.
+/// assert_eq!(cover.funcs[0].blocks[0].insts.len(), 1);
+/// # Ok::<(), egjit::Error>(())
+/// ```
+pub struct Selector {
+    rewrites: Arc<Vec<Rewrite<Node, Fold>>>,
+    limits: Limits,
+}
+
+impl Selector {
+    /// The selector of `config`: its rules (with the built-in ones unless
+    /// `config.default_rules` is false) and its limits.
+    ///
+    /// # Errors
+    /// Two rules of one name, located at the later one.
+    pub fn new(config: &Config) -> Result<Selector, Error> {
+        static BUILT_IN: OnceLock<Arc<Vec<Rewrite<Node, Fold>>>> = OnceLock::new();
+        let rewrites = if config.rules.is_empty() && config.default_rules {
+            // The shipped rules are parsed, checked and compiled by the tests.
+            BUILT_IN
+                .get_or_init(|| {
+                    Arc::new(rules::rewrites(&rules::default_rules()).unwrap_or_default())
+                })
+                .clone()
+        } else {
+            let mut all = if config.default_rules {
+                rules::default_rules()
+            } else {
+                Vec::new()
+            };
+            all.extend(config.rules.iter().cloned());
+            Arc::new(rules::rewrites(&all)?)
+        };
+        Ok(Selector {
+            rewrites,
+            limits: config.limits,
+        })
+    }
+
+    /// Covers every function of a verified module.
+    ///
+    /// # Errors
+    /// An operation no stencil covers, located at it.
+    pub fn cover(&self, module: &Module) -> Result<Cover, Error> {
+        cover_module(module, &self.rewrites, &self.limits)
+    }
+
+    /// How many rewrites the selector applies.
+    pub fn rule_count(&self) -> usize {
+        self.rewrites.len()
+    }
+}
+
 /// Covers every function of a verified module: each block's e-graph rewritten with
 /// `rules` within `limits`, then covered at the least cost.
-pub fn cover_module(module: &Module, rules: &[Rewrite<Node, Fold>], limits: &Limits) -> Cover {
+///
+/// # Errors
+/// An operation no stencil covers, located at it.
+pub fn cover_module(
+    module: &Module,
+    rules: &[Rewrite<Node, Fold>],
+    limits: &Limits,
+) -> Result<Cover, Error> {
     let mut out = Cover::default();
     for (i, f) in module.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
@@ -54,7 +127,7 @@ pub fn cover_module(module: &Module, rules: &[Rewrite<Node, Fold>], limits: &Lim
             let (bg, saturation) = saturate(bg, rules, limits);
             blocks.push(extract::cover_block(
                 module, body, b, block, &bg, saturation,
-            ));
+            )?);
         }
         let cost = blocks.iter().fold(0u32, |a, b| a.saturating_add(b.cost));
         out.funcs.push(FuncCover {
@@ -65,7 +138,7 @@ pub fn cover_module(module: &Module, rules: &[Rewrite<Node, Fold>], limits: &Lim
             single_op_cost: single_op_cost(module, body),
         });
     }
-    out
+    Ok(out)
 }
 
 /// Rewrites a block's graph with `rules` until nothing changes or a limit is reached:
