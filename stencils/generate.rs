@@ -400,7 +400,11 @@ const TYPES: [Ty; 2] = [Ty::I32, Ty::I64];
 /// - add-compare-branch `(brif (icmp.CC.T (iadd.T ?a ?b) ?c))`, the loop counter test;
 /// - compare-select `(select.T (icmp.CC.T ?a ?b) ?c ?d)`;
 /// - load with an added offset `(load.T (iadd.i32 ?a ?b))`, `?b` an immediate: the
-///   address is computed with the i32 add's wrapping, then bounds-checked as a load.
+///   address is computed with the i32 add's wrapping, then bounds-checked as a load;
+/// - an operation on a loaded value `(OP.T (load.T ?a) ?b)`, and for a commutative `OP`
+///   also `(OP.T ?a (load.T ?b))`: the load stays where it was in the block and the
+///   operation is computed with it (selection fuses only a load whose value has no other
+///   use).
 pub fn superstencil_variants() -> Vec<Variant> {
     let mut out = Vec::new();
     let icmp = |cc: &str, t: Ty, a: Pat, b: Pat| {
@@ -504,6 +508,65 @@ pub fn superstencil_variants() -> Vec<Variant> {
                     ty.word()
                 ),
             });
+        }
+    }
+    // Operations on a loaded value.
+    for t in TYPES {
+        for (op, commutes) in [
+            ("iadd", true),
+            ("isub", false),
+            ("imul", true),
+            ("band", true),
+            ("bor", true),
+            ("bxor", true),
+        ] {
+            let bytes = t.bytes();
+            let w = t.word();
+            // (address operand, other operand, kinds, pattern)
+            let mut shapes = vec![
+                (
+                    0,
+                    1,
+                    vec![Kind::Slot, Kind::Slot],
+                    format!("({op}.{0} (load.{0} ?a) ?b)", t.name()),
+                ),
+                (
+                    0,
+                    1,
+                    vec![Kind::Slot, Kind::Imm],
+                    format!("({op}.{0} (load.{0} ?a) ?b)", t.name()),
+                ),
+            ];
+            if commutes {
+                shapes.push((
+                    1,
+                    0,
+                    vec![Kind::Slot, Kind::Slot],
+                    format!("({op}.{0} ?a (load.{0} ?b))", t.name()),
+                ));
+            }
+            for (addr, other, kinds, pattern) in shapes {
+                let a = read(kinds[addr], Ty::I32, addr);
+                let b = read(kinds[other], t, other);
+                let (x, y) = if addr == 0 {
+                    ("x", b.as_str())
+                } else {
+                    (b.as_str(), "x")
+                };
+                let order = if addr == 0 { "" } else { "_r" };
+                out.push(Variant {
+                    name: format!("{op}_load{order}_{}_{}", t.name(), kind_name(&kinds)),
+                    opcode: None,
+                    ty: Some(t),
+                    kinds,
+                    pattern,
+                    body: format!(
+                        "let ea = match semantics::effective_address({a}, imm32(&raw const _JIT_OFFSET), {bytes}, (*ctx).mem_size) {TRAP_ON_ERR};\n\
+                         let x = semantics::load_extend::<{w}>(read_n(mem.add(ea as usize), {bytes}), {bytes}, false);\n\
+                         put(frame, &raw const _JIT_RESULT, semantics::{op}::<{w}>({x}, {y}) as u64);\n{cont}"
+                    ),
+                });
+            }
         }
     }
     out

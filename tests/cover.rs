@@ -93,10 +93,34 @@ case!(
     "entry(v0: i32):\n v1 = iconst.i32 16\n v2 = iadd.i32 v0, v1\n v3 = load.i64 v2, 8\n return v3",
     ["load_iadd_i64_si", "ret"]
 );
-// A load stays where it is among stores: its value feeds a later add.
+// A load stays where it is among stores: its value feeds a later add. The second load
+// is fused with the add, at the load's own place (after the store).
 case!(effects_keep_their_order, false, "(i32, i32) -> i32",
     "entry(v0: i32, v1: i32):\n v2 = load.i32 v0, 0\n store.i32 v0, v1, 0\n v3 = load.i32 v0, 0\n v4 = iadd.i32 v2, v3\n return v4",
-    ["load_i32_s", "store_i32_ss", "load_i32_s", "iadd_i32_ss", "ret"]);
+    ["load_i32_s", "store_i32_ss", "iadd_load_r_i32_ss", "ret"]);
+case!(
+    a_load_fuses_into_its_only_user,
+    false,
+    "(i32, i32) -> i32",
+    "entry(v0: i32, v1: i32):\n v2 = load.i32 v0, 4\n v3 = isub.i32 v2, v1\n return v3",
+    ["isub_load_i32_ss", "ret"]
+);
+// The user runs at the load's place, so a store after the load stays after both.
+case!(a_fused_load_keeps_its_place_before_a_store, false, "(i32, i32) -> i32",
+    "entry(v0: i32, v1: i32):\n v2 = load.i32 v0, 4\n store.i32 v0, v1, 4\n v3 = isub.i32 v2, v1\n return v3",
+    ["isub_load_i32_ss", "store_i32_ss", "ret"]);
+case!(a_load_with_two_users_is_not_fused, false, "(i32, i32) -> i32",
+    "entry(v0: i32, v1: i32):\n v2 = load.i32 v0, 4\n v3 = isub.i32 v2, v1\n v4 = imul.i32 v3, v2\n return v4",
+    ["load_i32_s", "isub_i32_ss", "imul_i32_ss", "ret"]);
+// The add needs the second load, which comes after the first: the first cannot be fused
+// (its user would have to move past the second load); the second can.
+case!(a_load_is_fused_only_where_the_other_operand_is_ready, false, "(i32, i32) -> i32",
+    "entry(v0: i32, v1: i32):\n v2 = load.i32 v0, 0\n v3 = load.i32 v1, 0\n v4 = iadd.i32 v2, v3\n return v4",
+    ["load_i32_s", "iadd_load_r_i32_ss", "ret"]);
+// A load whose value is stored is read by an effect, not a pure user: no fusion.
+case!(a_load_read_by_a_store_is_not_fused, false, "(i32, i32) -> i32",
+    "entry(v0: i32, v1: i32):\n v2 = load.i32 v0, 0\n store.i32 v1, v2, 0\n v3 = iadd.i32 v2, v1\n return v3",
+    ["load_i32_s", "store_i32_ss", "iadd_i32_ss", "ret"]);
 // A division by a constant other than 0 and -1 cannot trap.
 case!(
     safe_division_by_a_constant_is_an_immediate,

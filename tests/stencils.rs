@@ -1098,7 +1098,7 @@ fn every_superstencil_matches_its_pattern_run_by_the_reference() {
         .filter(|s| s.pattern.matches('(').count() > 1)
     {
         stencils += 1;
-        let is_load = s.pattern.starts_with("(load");
+        let is_load = s.pattern.contains("(load");
         let offsets: &[u32] = if is_load { &[0, 8, 65530] } else { &[0] };
         for &off in offsets {
             let (src, types) = pattern_program(s.pattern, off);

@@ -187,17 +187,28 @@ struct Extractor {
     shared: Vec<bool>,
     cost: Vec<u32>,
     best: Vec<u32>,
+    /// By effect position: the loads that may be fused into their only user.
+    fusions: Vec<Option<Fusion>>,
+    /// By effect position: the user class and way of a load that is fused.
+    fused: Vec<Option<(Id, Way)>>,
+}
+
+/// A load whose value only one class uses, and the ways to compute that class with the
+/// load inside, at the load's own place in the block: nothing moves past anything.
+struct Fusion {
+    user: Id,
+    ways: Vec<Way>,
 }
 
 impl Extractor {
-    fn new(g: &Graph, effects: &[Effect]) -> Extractor {
+    fn new(g: &Graph, effects: &[Effect], live: &[(Value, Id)]) -> Extractor {
         let n = g.classes().map(|c| ix(c.id) + 1).max().unwrap_or(0);
         let earliest = earliest(g, n);
         let by_root = &tiles().by_root;
         let tile_ways = |id: Id, node: &Node, w: &mut Vec<Way>| {
             for &t in by_root.get(&root_key(node.op)).into_iter().flatten() {
                 let tile = &tiles().tiles[t];
-                for m in matches(g, tile, id, Some(node)) {
+                for m in matches(g, tile, id, Some(node), None) {
                     w.push(Way::Tile(tile, m));
                 }
             }
@@ -239,22 +250,66 @@ impl Extractor {
                 w
             })
             .collect();
-        let mut edges = Hyper::new(n);
-        let mut edge_way = Vec::new();
-        for (c, ws) in ways.iter().enumerate() {
-            for (k, w) in ws.iter().enumerate() {
-                edges.push(c, own_cost(w), slot_operands(w).map(ix));
-                edge_way.push((c as u32, k as u32));
-            }
-        }
-        Extractor {
+        let fusions = fusions(g, effects, live, &earliest, n);
+        let mut x = Extractor {
             ways,
             effect_ways,
-            edges,
-            edge_way,
+            edges: Hyper::new(0),
+            edge_way: Vec::new(),
             shared: vec![false; n],
             cost: Vec::new(),
             best: Vec::new(),
+            fusions,
+            fused: vec![None; effects.len()],
+        };
+        x.build_edges();
+        x
+    }
+
+    /// Every way as an edge from its class to its slot operands.
+    fn build_edges(&mut self) {
+        self.edges = Hyper::new(self.ways.len());
+        self.edge_way.clear();
+        for (c, ws) in self.ways.iter().enumerate() {
+            for (k, w) in ws.iter().enumerate() {
+                self.edges.push(c, own_cost(w), slot_operands(w).map(ix));
+                self.edge_way.push((c as u32, k as u32));
+            }
+        }
+    }
+
+    /// The way effect `k` is emitted: fused with its user, or the cheapest of its own.
+    fn root_way(&self, k: usize) -> Option<&Way> {
+        if let Some((_, w)) = &self.fused[k] {
+            return Some(w);
+        }
+        let ways = &self.effect_ways[k];
+        self.cheapest(ways).map(|b| &ways[b])
+    }
+
+    /// Fuses each load that is cheaper computed together with its only user (given the
+    /// current costs): the user's class is then computed by the load's effect.
+    fn fuse_loads(&mut self) {
+        let mut any = false;
+        for k in 0..self.fusions.len() {
+            let Some(f) = &self.fusions[k] else { continue };
+            let Some(b) = self.cheapest(&f.ways) else {
+                continue;
+            };
+            let fused = self.way_cost(&f.ways[b]);
+            let plain = self.root_way(k).map_or(INF, |w| self.way_cost(w));
+            let alone = self.cost.get(ix(f.user)).copied().unwrap_or(INF);
+            if fused < plain.saturating_add(alone) {
+                let (user, way) = (f.user, f.ways[b].clone());
+                self.fused[k] = Some((user, way));
+                self.ways[ix(user)].insert(0, Way::Effect);
+                self.shared[ix(user)] = true;
+                any = true;
+            }
+        }
+        if any {
+            self.build_edges();
+            self.costs();
         }
     }
 
@@ -348,6 +403,84 @@ fn slot_operands(w: &Way) -> impl Iterator<Item = Id> + '_ {
         .map(|(_, &o)| o)
 }
 
+/// The operands of a tile's match that it reads from slots.
+fn slot_operands_of<'a>(tile: &'a Tile, ops: &'a [Id]) -> impl Iterator<Item = Id> + 'a {
+    ops.iter()
+        .zip(&tile.operands)
+        .filter(|(_, k)| k.0 == Kind::Slot)
+        .map(|(&o, _)| o)
+}
+
+/// The loads (by effect position) that may be fused into their user: the load's value is
+/// not live out and every node that reads it is a pure node of one other class, which
+/// holds only pure nodes; a fused tile's other operands are available before the load.
+fn fusions(
+    g: &Graph,
+    effects: &[Effect],
+    live: &[(Value, Id)],
+    earliest: &[u32],
+    n: usize,
+) -> Vec<Option<Fusion>> {
+    let mut readers: Vec<Vec<(Id, bool)>> = vec![Vec::new(); n];
+    for class in g.classes() {
+        for node in &class.nodes {
+            let pure = matches!(node.op, NodeOp::Pure(..));
+            for &a in &node.args {
+                readers[ix(g.find(a))].push((class.id, pure));
+            }
+        }
+    }
+    let fusing: Vec<&'static Tile> = tiles().tiles.iter().filter(|t| t.fuses_effect).collect();
+    effects
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let load = own_node(g, e)?;
+            if !matches!(
+                load.op,
+                NodeOp::Effect {
+                    op: crate::ir::Opcode::Load,
+                    ..
+                }
+            ) {
+                return None;
+            }
+            let l = g.find(e.class);
+            if live.iter().any(|&(_, c)| g.find(c) == l) {
+                return None;
+            }
+            let &(user, _) = readers[ix(l)].first()?;
+            if user == l || readers[ix(l)].iter().any(|&(c, pure)| !pure || c != user) {
+                return None;
+            }
+            let class = &g[user];
+            if class
+                .nodes
+                .iter()
+                .any(|n| !matches!(n.op, NodeOp::Pure(..)))
+            {
+                return None;
+            }
+            let mut ways = Vec::new();
+            for node in &class.nodes {
+                for &tile in fusing.iter().filter(|t| match t.pat {
+                    super::tiles::Pat::Node(op, _) => root_key(op) == root_key(node.op),
+                    _ => false,
+                }) {
+                    for m in matches(g, tile, user, Some(node), Some(load)) {
+                        let ready = slot_operands_of(tile, &m.operands)
+                            .all(|o| earliest[ix(g.find(o))] <= k as u32);
+                        if ready {
+                            ways.push(Way::Tile(tile, m));
+                        }
+                    }
+                }
+            }
+            (!ways.is_empty()).then_some(Fusion { user, ways })
+        })
+        .collect()
+}
+
 /// The node of an effect as it stands in the rebuilt graph (its position identifies it).
 fn own_node<'g>(g: &'g Graph, e: &Effect) -> Option<&'g Node> {
     g[g.find(e.class)].nodes.iter().find(|n| n.op == e.node.op)
@@ -394,7 +527,7 @@ pub fn cover_block(
     saturation: Saturation,
 ) -> Result<BlockCover, Error> {
     let g = &bg.egraph;
-    let mut x = Extractor::new(g, &bg.effects);
+    let mut x = Extractor::new(g, &bg.effects, &bg.live_out);
     for e in &bg.effects {
         x.shared[ix(g.find(e.class))] = true;
     }
@@ -411,14 +544,14 @@ pub fn cover_block(
     }
     // Costs, then the classes the choice uses twice become shared, until none does (a
     // few rounds; each round's costs are current when it finds nothing new).
+    x.costs();
+    x.fuse_loads();
     let mut current = false;
-    for _ in 0..8 {
-        x.costs();
-        let roots: Vec<Option<&Way>> = x
-            .effect_ways
-            .iter()
-            .map(|w| x.cheapest(w).map(|k| &w[k]))
-            .collect();
+    for round in 0..8 {
+        if round > 0 {
+            x.costs();
+        }
+        let roots: Vec<Option<&Way>> = (0..x.effect_ways.len()).map(|k| x.root_way(k)).collect();
         let uses = x.count_uses(&roots, &extra);
         let mut grew = false;
         for (c, &n) in uses.iter().enumerate() {
@@ -694,10 +827,14 @@ impl Emitter<'_, '_> {
             });
             return;
         }
-        let ways = &self.x.effect_ways[k];
-        let Some(Way::Tile(tile, m)) = self.x.cheapest(ways).map(|b| ways[b].clone()) else {
+        let Some(Way::Tile(tile, m)) = self.x.root_way(k).cloned() else {
             self.missing.get_or_insert((k, format!("`{}`", e.node)));
             return;
+        };
+        // A fused load computes its user's class instead of its own.
+        let id = match &self.x.fused[k] {
+            Some((user, _)) => *user,
+            None => id,
         };
         let operands = self.operands(tile, &m);
         let has_result = tile
@@ -853,7 +990,7 @@ mod tests {
             nodes: 0,
             classes: 0,
         };
-        let mut x = Extractor::new(&bg.egraph, &bg.effects);
+        let mut x = Extractor::new(&bg.egraph, &bg.effects, &bg.live_out);
         x.costs();
         assert!(emit(&m, body, id, block, &bg, sat.clone(), &x).is_ok());
         x.effect_ways[0].clear();

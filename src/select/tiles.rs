@@ -31,6 +31,8 @@ pub struct Tile {
     pub pat: Pat,
     /// Operand kinds and types, by operand index.
     pub operands: Vec<(Kind, Type)>,
+    /// True when the pattern holds an effect below its root: a load fused into its user.
+    pub fuses_effect: bool,
 }
 
 /// The stencils with special roles, by name.
@@ -85,10 +87,15 @@ pub fn tiles() -> &'static Tiles {
                     .zip(s.kinds)
                     .map(|(&t, &k)| (k, t))
                     .collect();
+                let fuses_effect = match &pat {
+                    Pat::Node(_, args) => args.iter().any(holds_effect),
+                    Pat::Var(..) => false,
+                };
                 Some(Tile {
                     stencil: s,
                     pat,
                     operands,
+                    fuses_effect,
                 })
             })
             .collect::<Vec<Tile>>();
@@ -113,6 +120,13 @@ pub fn tiles() -> &'static Tiles {
             special,
         }
     })
+}
+
+fn holds_effect(p: &Pat) -> bool {
+    match p {
+        Pat::Var(..) => false,
+        Pat::Node(op, args) => matches!(op, NodeOp::Effect { .. }) || args.iter().any(holds_effect),
+    }
 }
 
 fn collect_vars(p: &Pat, out: &mut Vec<Type>) {
@@ -251,7 +265,15 @@ pub struct Match {
 const MAX_MATCHES: usize = 16;
 
 /// The matches of `tile` rooted at a node of class `id` (for `only`, only at that node).
-pub fn matches(g: &Graph, tile: &Tile, id: Id, only: Option<&Node>) -> Vec<Match> {
+/// Below the root, a tile covers pure nodes only, and the effect node `swallow` if given
+/// (a load fused into its user).
+pub fn matches(
+    g: &Graph,
+    tile: &Tile,
+    id: Id,
+    only: Option<&Node>,
+    swallow: Option<&Node>,
+) -> Vec<Match> {
     let Pat::Node(op, args) = &tile.pat else {
         return Vec::new();
     };
@@ -267,7 +289,7 @@ pub fn matches(g: &Graph, tile: &Tile, id: Id, only: Option<&Node>) -> Vec<Match
         if !args
             .iter()
             .zip(&node.args)
-            .all(|(p, &c)| fits(g, tile, p, c))
+            .all(|(p, &c)| fits(g, tile, p, c, swallow))
         {
             continue;
         }
@@ -279,7 +301,7 @@ pub fn matches(g: &Graph, tile: &Tile, id: Id, only: Option<&Node>) -> Vec<Match
         for (p, &child) in args.iter().zip(node.args.iter()) {
             partials = partials
                 .into_iter()
-                .flat_map(|m| extend(g, tile, p, child, m))
+                .flat_map(|m| extend(g, tile, p, child, m, swallow))
                 .take(MAX_MATCHES)
                 .collect();
         }
@@ -300,7 +322,7 @@ pub fn matches(g: &Graph, tile: &Tile, id: Id, only: Option<&Node>) -> Vec<Match
 /// A quick test, without allocating, that pattern `p` could match class `id`: every
 /// pattern node has a node of its op, every immediate operand a fitting constant. (Whether
 /// repeated variables agree is left to the full match.)
-fn fits(g: &Graph, tile: &Tile, p: &Pat, id: Id) -> bool {
+fn fits(g: &Graph, tile: &Tile, p: &Pat, id: Id, swallow: Option<&Node>) -> bool {
     let id = g.find(id);
     match p {
         Pat::Var(n, _) => {
@@ -310,13 +332,17 @@ fn fits(g: &Graph, tile: &Tile, p: &Pat, id: Id) -> bool {
         Pat::Node(op, args) => g[id].nodes.iter().any(|node| {
             op_matches(*op, node.op)
                 && node.args.len() == args.len()
-                && !matches!(node.op, NodeOp::Effect { .. } | NodeOp::Term(..))
+                && (!is_effect(node) || swallow == Some(node))
                 && args
                     .iter()
                     .zip(&node.args)
-                    .all(|(q, &c)| fits(g, tile, q, c))
+                    .all(|(q, &c)| fits(g, tile, q, c, swallow))
         }),
     }
+}
+
+fn is_effect(n: &Node) -> bool {
+    matches!(n.op, NodeOp::Effect { .. } | NodeOp::Term(..))
 }
 
 #[derive(Clone)]
@@ -325,7 +351,14 @@ struct Partial {
     covered: Vec<(Id, Node)>,
 }
 
-fn extend(g: &Graph, tile: &Tile, p: &Pat, id: Id, m: Partial) -> Vec<Partial> {
+fn extend(
+    g: &Graph,
+    tile: &Tile,
+    p: &Pat,
+    id: Id,
+    m: Partial,
+    swallow: Option<&Node>,
+) -> Vec<Partial> {
     let id = g.find(id);
     match p {
         Pat::Var(n, _) => {
@@ -349,9 +382,9 @@ fn extend(g: &Graph, tile: &Tile, p: &Pat, id: Id, m: Partial) -> Vec<Partial> {
                 if !op_matches(*op, node.op) || node.args.len() != args.len() {
                     continue;
                 }
-                // An effect is never swallowed by a tile rooted elsewhere: it runs at its
-                // own place in the block.
-                if matches!(node.op, NodeOp::Effect { .. } | NodeOp::Term(..)) {
+                // An effect is never swallowed by a tile rooted elsewhere (it runs at its
+                // own place in the block), but for the one fused on purpose.
+                if is_effect(node) && swallow != Some(node) {
                     continue;
                 }
                 let mut start = m.clone();
@@ -360,7 +393,7 @@ fn extend(g: &Graph, tile: &Tile, p: &Pat, id: Id, m: Partial) -> Vec<Partial> {
                 for (q, &child) in args.iter().zip(node.args.iter()) {
                     partials = partials
                         .into_iter()
-                        .flat_map(|x| extend(g, tile, q, child, x))
+                        .flat_map(|x| extend(g, tile, q, child, x, swallow))
                         .take(MAX_MATCHES)
                         .collect();
                 }
