@@ -5,7 +5,8 @@
 //! criterion reports operations per second; divide to get time per operation.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use egjit::select::{cover_module, rules, Limits};
+use egjit::select::Selector;
+use egjit::Config;
 use egjit::Module;
 
 /// The number of instructions and terminators of a module's bodies.
@@ -57,8 +58,12 @@ fn generated(n: usize) -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let rewrites = rules::rewrites(&rules::default_rules()).expect("built-in rules");
-    let limits = Limits::default();
+    let selector = Selector::new(&Config::default()).expect("built-in rules");
+    let bare = Selector::new(&Config {
+        default_rules: false,
+        ..Config::default()
+    })
+    .expect("no rules");
     let mut group = c.benchmark_group("select");
     let mut corpus = Vec::new();
     for entry in std::fs::read_dir("tests/programs").expect("corpus") {
@@ -71,24 +76,24 @@ fn bench(c: &mut Criterion) {
     group.bench_function("corpus", |b| {
         b.iter(|| {
             for m in &corpus {
-                std::hint::black_box(cover_module(m, &rewrites, &limits).expect("cover"));
+                std::hint::black_box(selector.cover(m).expect("cover"));
             }
         })
     });
     group.bench_function("corpus_no_rules", |b| {
         b.iter(|| {
             for m in &corpus {
-                std::hint::black_box(cover_module(m, &[], &limits).expect("cover"));
+                std::hint::black_box(bare.cover(m).expect("cover"));
             }
         })
     });
     let big = Module::from_text(&generated(10_000), "generated").expect("generated");
     group.throughput(Throughput::Elements(operations(&big)));
     group.bench_function("generated_10k", |b| {
-        b.iter(|| std::hint::black_box(cover_module(&big, &rewrites, &limits).expect("cover")))
+        b.iter(|| std::hint::black_box(selector.cover(&big).expect("cover")))
     });
     group.bench_function("generated_10k_no_rules", |b| {
-        b.iter(|| std::hint::black_box(cover_module(&big, &[], &limits).expect("cover")))
+        b.iter(|| std::hint::black_box(bare.cover(&big).expect("cover")))
     });
     group.finish();
 }

@@ -1,20 +1,20 @@
 //! Selection: covers of the corpus (snapshots), and one-line cases of what selection
 //! picks for small functions, written by hand.
 
-use egjit::select::{cover_module, rules, Limits};
+use egjit::select::Selector;
+use egjit::Config;
 use egjit::Module;
 
 /// The cover of `src` with the built-in rules (or none), as stencil names per function,
 /// in order.
 fn stencils(src: &str, with_rules: bool) -> Vec<String> {
     let m = Module::from_text(src, "case").unwrap_or_else(|e| panic!("{e}"));
-    let rules = if with_rules {
-        rules::default_rules()
-    } else {
-        Vec::new()
+    let config = Config {
+        default_rules: with_rules,
+        ..Config::default()
     };
-    let rewrites = rules::rewrites(&rules).unwrap_or_else(|e| panic!("{e}"));
-    let cover = cover_module(&m, &rewrites, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let selector = Selector::new(&config).unwrap_or_else(|e| panic!("{e}"));
+    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
     cover.funcs[0]
         .blocks
         .iter()
@@ -151,6 +151,13 @@ case!(a_value_is_never_computed_from_itself, true, "(i64, i64) -> i64",
 case!(a_loaded_value_is_never_computed_from_itself, true, "(i32) -> i32",
     "entry(v0: i32):\n v1 = load.i32 v0, 0\n v2 = iconst.i32 0\n v3 = iadd.i32 v1, v2\n v4 = iadd.i32 v3, v3\n return v4",
     ["load_i32_s", "iadd_i32_ss", "ret"]);
+// x - 1 is x + (-1): a counter counted down fuses into add-compare-branch.
+case!(subtracting_a_constant_fuses_as_an_add, true, BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 1\n v3 = isub.i32 v0, v2\n v4 = icmp.sgt.i32 v3, v1\n brif v4, a, b\na:\n return v0\nb:\n return v1",
+    ["brif_icmp_sgt_iadd_i32_sis", "ret", "ret"]);
+case!(without_rules_the_subtraction_stays, false, BIN32,
+    "entry(v0: i32, v1: i32):\n v2 = iconst.i32 1\n v3 = isub.i32 v0, v2\n v4 = icmp.sgt.i32 v3, v1\n brif v4, a, b\na:\n return v0\nb:\n return v1",
+    ["isub_i32_si", "brif_icmp_sgt_i32_ss", "ret", "ret"]);
 case!(
     branch_arguments_are_moved,
     false,
@@ -168,13 +175,12 @@ fn every_corpus_program_has_a_cover_no_dearer_than_single_op() {
         .collect();
     dir.sort();
     assert!(dir.len() >= 30, "corpus of {}", dir.len());
-    let rewrites = rules::rewrites(&rules::default_rules()).expect("rules");
+    let selector = Selector::new(&Config::default()).expect("rules");
     for path in dir {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         let src = std::fs::read_to_string(&path).expect("read");
         let m = Module::from_text(&src, &name).unwrap_or_else(|e| panic!("{e}"));
-        let cover =
-            cover_module(&m, &rewrites, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+        let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
         let bodies = m.funcs.iter().filter(|f| f.body.is_some()).count();
         assert_eq!(cover.funcs.len(), bodies, "{name}");
         for f in &cover.funcs {
@@ -197,7 +203,7 @@ fn every_corpus_program_has_a_cover_no_dearer_than_single_op() {
 /// per operation (by a tenth at least).
 #[test]
 fn loops_cost_clearly_less_than_single_op() {
-    let rewrites = rules::rewrites(&rules::default_rules()).expect("rules");
+    let selector = Selector::new(&Config::default()).expect("rules");
     for (file, func) in [
         ("sum_example", "sum"),
         ("algorithms", "sieve"),
@@ -207,8 +213,7 @@ fn loops_cost_clearly_less_than_single_op() {
     ] {
         let src = std::fs::read_to_string(format!("tests/programs/{file}.egir")).expect("read");
         let m = Module::from_text(&src, file).unwrap_or_else(|e| panic!("{e}"));
-        let cover =
-            cover_module(&m, &rewrites, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+        let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
         let f = cover
             .funcs
             .iter()
@@ -234,8 +239,8 @@ fn a_chain_of_100000_operations_is_covered() {
     }
     src.push_str(&format!(" return v{n}\n}}\n"));
     let m = Module::from_text(&src, "chain").expect("chain");
-    let rewrites = rules::rewrites(&rules::default_rules()).expect("rules");
-    let cover = cover_module(&m, &rewrites, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let selector = Selector::new(&Config::default()).expect("rules");
+    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
     let block = &cover.funcs[0].blocks[0];
     assert_eq!(block.insts.len(), n + 1);
     assert!(block.insts[..n]

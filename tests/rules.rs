@@ -721,3 +721,37 @@ fn config_rules_reach_selection() {
         "{e}"
     );
 }
+
+/// The built-in `sub-const` rewrite (x - c = x + (-c), made in code as it computes -c)
+/// holds for every edge constant, checked as the equivalent file rule per constant.
+#[test]
+fn sub_const_holds_for_edge_constants() {
+    for (ty, bits) in [("i32", 32u32), ("i64", 64)] {
+        let values: Vec<i128> = vec![
+            0,
+            1,
+            -1,
+            2,
+            5,
+            i32::MIN as i128,
+            i32::MAX as i128,
+            i64::MIN as i128,
+            i64::MAX as i128,
+        ];
+        for c in values {
+            let modulus = 1i128 << bits;
+            let c = c.rem_euclid(modulus);
+            let neg = (modulus - c) % modulus;
+            let text = format!(
+                "# x - c = x + (-c)\nsc: (isub.{ty} ?a {c:#x}) => (iadd.{ty} ?a {neg:#x})\n"
+            );
+            let rules = parse_rules(&text, "sub-const").unwrap_or_else(|e| panic!("{e}"));
+            check_rule(&rules[0]).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
+    }
+    let names: Vec<String> = egjit::select::code_rewrites()
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect();
+    assert_eq!(names, ["sub-const.i32", "sub-const.i64"]);
+}

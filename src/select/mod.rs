@@ -107,6 +107,56 @@ impl Selector {
     }
 }
 
+/// The built-in rewrites that a rule file cannot say, as they compute a constant:
+/// `sub-const.T`, `x - c = x + (-c)` for a constant `c` (so a counter counted down fuses
+/// into add-compare-branch like one counted up).
+pub fn code_rewrites() -> Vec<Rewrite<Node, Fold>> {
+    [Type::I32, Type::I64]
+        .into_iter()
+        .filter_map(|ty| {
+            let lhs: egg::Pattern<Node> = format!("(isub.{ty} ?a ?c)").parse().ok()?;
+            let applier = NegatedConstant {
+                a: "?a".parse().ok()?,
+                c: "?c".parse().ok()?,
+                ty,
+            };
+            Rewrite::new(format!("sub-const.{ty}"), lhs, applier).ok()
+        })
+        .collect()
+}
+
+/// Applies `(isub.T ?a ?c) => (iadd.T ?a -c)` where `?c` is a constant.
+struct NegatedConstant {
+    a: egg::Var,
+    c: egg::Var,
+    ty: Type,
+}
+
+impl egg::Applier<Node, Fold> for NegatedConstant {
+    fn apply_one(
+        &self,
+        g: &mut Graph,
+        eclass: egg::Id,
+        subst: &egg::Subst,
+        _ast: Option<&egg::PatternAst<Node>>,
+        _rule: egg::Symbol,
+    ) -> Vec<egg::Id> {
+        let Some(bits) = g[subst[self.c]].data.konst else {
+            return Vec::new();
+        };
+        let neg = g.add(Node::constant(self.ty, bits.wrapping_neg()));
+        let add = g.add(Node::new(
+            NodeOp::Pure(Opcode::Iadd, self.ty),
+            [subst[self.a], neg],
+        ));
+        if g.union(eclass, add) {
+            vec![add]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 /// Covers every function of a verified module: each block's e-graph rewritten with
 /// `rules` within `limits`, then covered at the least cost.
 ///
