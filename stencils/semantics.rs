@@ -6,8 +6,8 @@
 //! functions: hand-written tables in the tests are.
 //!
 //! Values are machine words: `u32` for `i32` and `u64` for `i64` (two's complement). The
-//! functions are generic over [`Word`]; a function's name is the operation's mnemonic
-//! with `.` replaced by `_` (`icmp.slt` is [`icmp_slt`]).
+//! functions are generic over `Word`; a function's name is the operation's mnemonic
+//! with `.` replaced by `_` (`icmp.slt` is `icmp_slt`).
 
 /// Why an operation trapped. The numbers are the ABI between JIT code and the runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

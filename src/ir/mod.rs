@@ -1,7 +1,7 @@
 //! The egjit IR: a module of functions made of basic blocks with parameters, in SSA form.
 //!
 //! The text format and the semantics are specified by IR.md; [`parse`] reads the text,
-//! [`print`] writes it back, [`verify`] checks a module, and [`builder`] constructs one in
+//! [`print()`] writes it back, [`verify`] checks a module, and [`builder`] constructs one in
 //! code. The operations are listed once, in [`oplist`].
 
 pub mod builder;
@@ -405,7 +405,7 @@ impl Module {
         &self.funcs[id.index()]
     }
 
-    /// The module's text, as [`print`] writes it.
+    /// The module's text, as [`print()`] writes it.
     pub fn to_text(&self) -> String {
         print(self)
     }
