@@ -1,0 +1,308 @@
+//! Differential tests: seeded random programs (`support/gen.rs`) run on every engine,
+//! which must all give the same results, traps included (as their IR.md message), and
+//! leave the same memory behind (read back by the generated `@probe`).
+//!
+//! Today the only engine is the reference interpreter, so the runs are also repeated on
+//! a fresh instance, which must answer the same. A new engine is one more entry in
+//! [`engines`].
+
+#[path = "support/gen.rs"]
+mod gen;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use egjit::ir::oplist::{Imm, Suffix};
+use egjit::ir::{Opcode, TermKind, OPS};
+use egjit::{CallError, Config, Imports, Instance, Module, Value};
+
+/// The answer of one call: its results, or the trap's IR.md message. Failures that are
+/// not traps (instantiation, a bad call) start with an upper-case tag so they never
+/// look like a trap.
+type Outcome = Result<Vec<Value>, String>;
+
+/// An engine loaded with one module: calls a function by name. Memory persists from one
+/// call to the next, as on one instance.
+type Engine = Box<dyn FnMut(&str, &[Value]) -> Outcome>;
+
+/// Seeds of the normal run.
+const SEEDS: u64 = 4_000;
+
+/// Seeds of the long run (`cargo test --release --test differential -- --ignored`).
+const LONG_SEEDS: u64 = 1_000_000;
+
+/// Every engine, each with a fresh instance of `module`. To check another engine, add
+/// an entry `("name", Box::new(...))` whose closure calls the named function of
+/// `module` and renders a trap with `trap.to_string()`.
+fn engines(module: &Module) -> Vec<(&'static str, Engine)> {
+    vec![("interp", interpreter(module))]
+}
+
+/// The reference interpreter on a fresh instance with the default configuration.
+fn interpreter(module: &Module) -> Engine {
+    match Instance::new(module, Imports::new(), &Config::default()) {
+        Ok(mut instance) => Box::new(move |name, args| match instance.call(name, args) {
+            Ok(results) => Ok(results),
+            Err(CallError::Trap(t)) => Err(t.to_string()),
+            Err(other) => Err(format!("CALL ERROR: {other}")),
+        }),
+        Err(e) => {
+            let msg = format!("INSTANTIATE ERROR: {e}");
+            Box::new(move |_, _| Err(msg.clone()))
+        }
+    }
+}
+
+/// What one engine did with one program: `@main`'s answer, then `@probe`'s (memory size
+/// and checksum, after `@main` on the same instance).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Run {
+    main: Outcome,
+    probe: Outcome,
+}
+
+fn run(engine: &mut Engine, args: &[Value]) -> Run {
+    let main = engine("main", args);
+    let probe = engine("probe", &[]);
+    Run { main, probe }
+}
+
+/// What checking one seed found, for the coverage count.
+struct Checked {
+    module: Module,
+    main: Outcome,
+}
+
+/// Parses, verifies and runs the program of `seed` on every engine (twice, on fresh
+/// instances), and compares. The error names the seed and shows the program.
+fn check_seed(seed: u64) -> Result<Checked, String> {
+    let text = gen::program(seed);
+    let module = Module::from_text(&text, &format!("seed{seed}.egir")).map_err(|e| {
+        format!("seed {seed}: the generated program is rejected: {e}\n--- program ---\n{text}")
+    })?;
+    let args = gen::args(seed, &module);
+    let mut runs: Vec<(String, Run)> = Vec::new();
+    for round in 0..2 {
+        for (name, mut engine) in engines(&module) {
+            runs.push((
+                format!("{name} (instance {})", round + 1),
+                run(&mut engine, &args),
+            ));
+        }
+    }
+    let (first_name, first) = &runs[0];
+    for (name, r) in &runs[1..] {
+        if r != first {
+            return Err(format!(
+                "seed {seed}: engines disagree on @main({args:?})\n  {first_name}: {first:?}\n  \
+                 {name}: {r:?}\n--- program ---\n{text}"
+            ));
+        }
+    }
+    for (name, r) in &runs {
+        for o in [&r.main, &r.probe] {
+            if let Err(msg) = o {
+                if msg.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    return Err(format!(
+                        "seed {seed}: {name} failed without a trap: {msg}\n--- program ---\n{text}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Checked {
+        module,
+        main: first.main.clone(),
+    })
+}
+
+/// Checks seeds `0..n` on all cores; calls `visit` with each success. Returns the
+/// failures (at most a few are kept in full).
+fn check_seeds(n: u64, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
+    let workers = std::thread::available_parallelism().map_or(2, |p| p.get()) as u64;
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for w in 0..workers {
+            let failures = &failures;
+            s.spawn(move || {
+                let mut seed = w;
+                while seed < n {
+                    match check_seed(seed) {
+                        Ok(c) => visit(&c),
+                        Err(e) => {
+                            let mut f = failures.lock().unwrap();
+                            if f.len() < 5 {
+                                f.push(e);
+                            } else {
+                                f.push(format!("seed {seed}: fails too"));
+                            }
+                        }
+                    }
+                    seed += workers;
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap()
+}
+
+fn assert_no_failures(failures: &[String], n: u64) {
+    assert!(
+        failures.is_empty(),
+        "{} of {n} seeds failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn engines_agree_on_generated_programs() {
+    let start = Instant::now();
+    let failures = check_seeds(SEEDS, &|_| {});
+    assert_no_failures(&failures, SEEDS);
+    eprintln!("{SEEDS} seeds in {:.2?}", start.elapsed());
+}
+
+#[test]
+#[ignore = "long: a million seeds"]
+fn engines_agree_on_a_million_generated_programs() {
+    let start = Instant::now();
+    let failures = check_seeds(LONG_SEEDS, &|_| {});
+    assert_no_failures(&failures, LONG_SEEDS);
+    eprintln!("{LONG_SEEDS} seeds in {:.2?}", start.elapsed());
+}
+
+#[test]
+fn generator_is_deterministic() {
+    for seed in (0..200).chain([u64::MAX, 1 << 63, 0xdead_beef]) {
+        let a = gen::program(seed);
+        let b = gen::program(seed);
+        assert_eq!(a, b, "seed {seed}: two different programs");
+        let module = Module::from_text(&a, "det.egir")
+            .unwrap_or_else(|e| panic!("seed {seed}: rejected: {e}\n{a}"));
+        assert_eq!(
+            gen::args(seed, &module),
+            gen::args(seed, &module),
+            "seed {seed}: two different argument lists"
+        );
+    }
+    assert_ne!(
+        gen::program(1),
+        gen::program(2),
+        "seeds 1 and 2 give one program"
+    );
+}
+
+/// Mnemonics (`iadd.i32`, `load8_s.i64`, `memory.grow`, ...) every run must contain:
+/// every pure operation, load, store and memory operation of the operation table, at
+/// each type it takes, and `call`.
+fn expected_mnemonics() -> Vec<String> {
+    let mut out = Vec::new();
+    for info in OPS {
+        let wanted = info.opcode.is_pure()
+            || info.imm == Imm::Offset
+            || matches!(
+                info.opcode,
+                Opcode::MemorySize | Opcode::MemoryGrow | Opcode::Call
+            )
+            || matches!(
+                info.opcode,
+                Opcode::Sdiv | Opcode::Udiv | Opcode::Srem | Opcode::Urem
+            );
+        if !wanted {
+            continue;
+        }
+        match info.suffix {
+            Suffix::Any => {
+                out.push(format!("{}.i32", info.name));
+                out.push(format!("{}.i64", info.name));
+            }
+            Suffix::I32 => out.push(format!("{}.i32", info.name)),
+            Suffix::I64 => out.push(format!("{}.i64", info.name)),
+            Suffix::None => out.push(info.name.to_string()),
+        }
+    }
+    out
+}
+
+/// The IR.md trap messages that generated programs must produce.
+const TRAPS: &[&str] = &[
+    "integer divide by zero",
+    "integer overflow",
+    "out of bounds memory access",
+    "unreachable",
+    "call stack exhausted",
+];
+
+#[test]
+fn generated_programs_cover_the_ir() {
+    let counts = Mutex::new(BTreeMap::<String, u64>::new());
+    let failures = check_seeds(SEEDS, &|c| {
+        let mut local = BTreeMap::<String, u64>::new();
+        let mut bump = |k: String| *local.entry(k).or_insert(0) += 1;
+        // `@probe` is the same in every program: it is left out so that it cannot
+        // stand in for operations the generator stopped making.
+        for f in c.module.funcs.iter().filter(|f| f.name != "probe") {
+            let Some(body) = &f.body else { continue };
+            for b in &body.blocks {
+                for i in &b.insts {
+                    bump(i.mnemonic());
+                }
+                match b.term.as_ref().map(|t| &t.kind) {
+                    Some(TermKind::BrTable { .. }) => bump("br_table".into()),
+                    Some(TermKind::Brif { then, els, .. }) => {
+                        bump("brif".into());
+                        if !then.args.is_empty() || !els.args.is_empty() {
+                            bump("brif with arguments".into());
+                        }
+                    }
+                    Some(TermKind::Jump(t)) if t.args.len() >= 2 => {
+                        bump("jump with 2+ arguments".into())
+                    }
+                    Some(TermKind::Trap) => bump("trap terminator".into()),
+                    _ => {}
+                }
+            }
+        }
+        match &c.main {
+            Ok(_) => bump("@main returned".into()),
+            Err(msg) => bump(format!("trap: {msg}")),
+        }
+        let mut all = counts.lock().unwrap();
+        for (k, v) in local {
+            *all.entry(k).or_insert(0) += v;
+        }
+    });
+    assert_no_failures(&failures, SEEDS);
+    let counts = counts.into_inner().unwrap();
+    let mut wanted: Vec<String> = expected_mnemonics();
+    wanted.extend(
+        [
+            "br_table",
+            "brif",
+            "brif with arguments",
+            "jump with 2+ arguments",
+            "trap terminator",
+            "@main returned",
+        ]
+        .map(String::from),
+    );
+    wanted.extend(TRAPS.iter().map(|t| format!("trap: {t}")));
+    let report: Vec<String> = counts.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    eprintln!("coverage over {SEEDS} seeds:\n  {}", report.join("\n  "));
+    let missing: Vec<&String> = wanted
+        .iter()
+        .filter(|k| counts.get(*k).copied().unwrap_or(0) == 0)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "never seen over {SEEDS} seeds: {missing:?}\nseen: {report:?}"
+    );
+    // Most programs must run to the end, or the code after the first trap goes untested.
+    let returned = counts["@main returned"];
+    assert!(
+        returned * 3 >= SEEDS,
+        "only {returned} of {SEEDS} runs of @main returned: too many traps"
+    );
+}
