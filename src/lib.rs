@@ -25,9 +25,11 @@
 //! ```
 
 mod config;
+pub mod emit;
 mod error;
 pub mod interp;
 pub mod ir;
+pub mod jit;
 pub mod runtime;
 pub mod select;
 pub mod stencil;
@@ -43,6 +45,7 @@ pub use error::{Error, ErrorKind};
 pub use interp::{CallError, Caller, HostFn, Imports, Instance};
 pub use ir::builder::{FunctionBuilder, ModuleBuilder};
 pub use ir::{Module, Type};
+pub use jit::{CompiledModule, Jit, JitInstance};
 pub use value::{Trap, Value};
 
 /// The README's examples, compiled and run as doctests.

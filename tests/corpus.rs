@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// Engine flags passed to `egjit run`; every group runs once per engine.
 /// An empty string selects the CLI's default engine (no flag).
-const ENGINES: &[&str] = &["--interp"];
+const ENGINES: &[&str] = &["--interp", "--jit"];
 
 /// The corpus must contain at least this many programs.
 const MIN_PROGRAMS: usize = 18;

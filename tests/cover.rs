@@ -158,6 +158,10 @@ case!(subtracting_a_constant_fuses_as_an_add, true, BIN32,
 case!(without_rules_the_subtraction_stays, false, BIN32,
     "entry(v0: i32, v1: i32):\n v2 = iconst.i32 1\n v3 = isub.i32 v0, v2\n v4 = icmp.sgt.i32 v3, v1\n brif v4, a, b\na:\n return v0\nb:\n return v1",
     ["isub_i32_si", "brif_icmp_sgt_i32_ss", "ret", "ret"]);
+// The condition's type picks the stencil: an i64 that is 2^32 is true.
+case!(a_branch_on_an_i64_tests_all_64_bits, false, "(i64) -> i32",
+    "entry(v0: i64):\n brif v0, t, e\nt:\n v1 = iconst.i32 1\n return v1\ne:\n v2 = iconst.i32 0\n return v2",
+    ["brif_i64_s", "ret", "ret"]);
 case!(
     branch_arguments_are_moved,
     false,

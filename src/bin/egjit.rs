@@ -34,6 +34,9 @@ enum Command {
         /// Run on the reference interpreter.
         #[arg(long)]
         interp: bool,
+        /// Run on the e-graph JIT (emitted native code).
+        #[arg(long, conflicts_with = "interp")]
+        jit: bool,
         /// The most nested calls before `call stack exhausted`.
         #[arg(long, value_name = "N", default_value_t = Config::default().max_call_depth)]
         max_call_depth: u32,
@@ -94,9 +97,10 @@ fn main() -> ExitCode {
             file,
             invoke,
             interp: _,
+            jit,
             max_call_depth,
             args,
-        } => run(&file, &invoke, &args, max_call_depth),
+        } => run(&file, &invoke, &args, max_call_depth, jit),
         Command::Stencils { disasm } => {
             let _ = std::io::stdout().write_all(egjit::stencil::listing(disasm).as_bytes());
             Ok(())
@@ -150,7 +154,13 @@ fn load(file: &str) -> Result<Module, Failure> {
     Ok(module)
 }
 
-fn run(file: &str, invoke: &str, args: &[String], max_call_depth: u32) -> Result<(), Failure> {
+fn run(
+    file: &str,
+    invoke: &str,
+    args: &[String],
+    max_call_depth: u32,
+    jit: bool,
+) -> Result<(), Failure> {
     let module = load(file)?;
     let Some(id) = module.func_by_name(invoke) else {
         return Err(Failure::Input(Error {
@@ -195,8 +205,20 @@ fn run(file: &str, invoke: &str, args: &[String], max_call_depth: u32) -> Result
         max_call_depth,
         ..Config::default()
     };
-    let mut instance = Instance::new(&module, host_imports(), &config).map_err(Failure::Input)?;
-    match instance.call(invoke, &values) {
+    let outcome = if jit {
+        let compiled = egjit::Jit::new(config)
+            .and_then(|j| j.compile(&module))
+            .map_err(Failure::Input)?;
+        let mut instance = compiled
+            .instantiate(host_imports())
+            .map_err(Failure::Input)?;
+        instance.call(invoke, &values)
+    } else {
+        let mut instance =
+            Instance::new(&module, host_imports(), &config).map_err(Failure::Input)?;
+        instance.call(invoke, &values)
+    };
+    match outcome {
         Ok(results) => {
             let mut out = std::io::stdout().lock();
             for v in results {

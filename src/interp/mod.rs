@@ -20,7 +20,7 @@ use lower::{Edge, FuncCode, Op, Program};
 
 /// What a host function sees of the instance that calls it.
 pub struct Caller<'a> {
-    memory: &'a mut [u8],
+    pub(crate) memory: &'a mut [u8],
 }
 
 impl Caller<'_> {

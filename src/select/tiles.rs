@@ -327,7 +327,7 @@ fn fits(g: &Graph, tile: &Tile, p: &Pat, id: Id, swallow: Option<&Node>) -> bool
     match p {
         Pat::Var(n, _) => {
             let (kind, ty) = tile.operands[*n];
-            kind == Kind::Slot || imm_of(g, id, ty).is_some()
+            type_fits(g, id, ty) && (kind == Kind::Slot || imm_of(g, id, ty).is_some())
         }
         Pat::Node(op, args) => g[id].nodes.iter().any(|node| {
             op_matches(*op, node.op)
@@ -339,6 +339,12 @@ fn fits(g: &Graph, tile: &Tile, p: &Pat, id: Id, swallow: Option<&Node>) -> bool
                     .all(|(q, &c)| fits(g, tile, q, c, swallow))
         }),
     }
+}
+
+/// True when class `id` holds a value of type `ty` (a `brif` on an `i64` is not one on
+/// an `i32`, though both patterns read `?a`).
+fn type_fits(g: &Graph, id: Id, ty: Type) -> bool {
+    g[id].data.ty.is_none_or(|t| t == ty)
 }
 
 fn is_effect(n: &Node) -> bool {
@@ -363,7 +369,7 @@ fn extend(
     match p {
         Pat::Var(n, _) => {
             let (kind, ty) = tile.operands[*n];
-            if kind == Kind::Imm && imm_of(g, id, ty).is_none() {
+            if !type_fits(g, id, ty) || (kind == Kind::Imm && imm_of(g, id, ty).is_none()) {
                 return Vec::new();
             }
             match m.operands[*n] {

@@ -1,0 +1,611 @@
+//! Emission: a module's cover turned into one code image. Each function's blocks are
+//! laid out in order, each stencil instance copied and its holes patched; a stencil's
+//! trailing `jmp` to what follows is dropped, a `brif` is inverted when its taken
+//! successor comes next, block arguments are parallel moves, and edges with moves go
+//! through short trampolines after the function's blocks.
+//!
+//! The image is position-independent: code refers to code and to the data after it only
+//! by 32-bit displacements, patched here. The data (callee descriptors, helper slots,
+//! jump tables) holds 64-bit addresses, written once the image's address is known
+//! ([`Image::absolute`]).
+
+mod moves;
+
+use crate::ir::{Body, FuncId, Module, Type, Value};
+use crate::select::cover::Cover;
+use crate::select::cover::{BlockCover, Detail, Edge, FuncCover, Instance, Operand, SlotRef};
+use crate::select::tiles::tiles;
+use crate::stencil::{patch, HoleValue, Stencil};
+use crate::{Error, ErrorKind};
+use moves::{sequence, Move, Src};
+
+/// A 64-bit value to write into the data once the image's address is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Absolute {
+    /// The address of this offset of the image.
+    Code(usize),
+    /// The runtime's import helper.
+    ImportHelper,
+    /// The runtime's `memory.grow` helper.
+    GrowHelper,
+    /// A plain number (a callee's frame size).
+    Bits(u64),
+}
+
+/// A function of the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncCode {
+    /// Offset of its first stencil.
+    pub entry: usize,
+    /// Bytes of frame it needs: its slots, including the argument and result slots.
+    pub frame_size: u64,
+}
+
+/// One stencil placed in the image, for listings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placed {
+    pub func: FuncId,
+    pub offset: usize,
+    pub len: usize,
+    pub stencil: &'static str,
+    /// What it stands for: the IR operations it covers, or a move.
+    pub covers: String,
+}
+
+/// A module's code, not yet in executable memory.
+#[derive(Clone, Debug, Default)]
+pub struct Image {
+    pub bytes: Vec<u8>,
+    /// Per function of the module; `None` for imports.
+    pub funcs: Vec<Option<FuncCode>>,
+    /// 8-byte data words to fill: (offset, value).
+    pub absolute: Vec<(usize, Absolute)>,
+    /// Every stencil placed, in order.
+    pub placed: Vec<Placed>,
+    /// IR operations emitted, and stencil instances.
+    pub operations: usize,
+}
+
+/// Where a code hole leads.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// A label of the function being emitted.
+    Label(usize),
+    /// A data word of the image, by index.
+    Data(usize),
+}
+
+/// What a hole gets.
+enum Fill {
+    /// A number: frame offset, immediate, count, index.
+    Num(i64),
+    /// The address right after the stencil as placed.
+    Next,
+    /// Resolved once the function's labels and the data are placed.
+    At(Target),
+}
+
+/// A patch left for later.
+struct Fixup {
+    stencil: &'static Stencil,
+    hole: usize,
+    at: usize,
+    target: Target,
+}
+
+/// Module-wide data words and which functions they serve.
+struct Data {
+    /// Per data word: what it holds.
+    words: Vec<DataWord>,
+    /// Index of each function's callee descriptor (two words).
+    callee: Vec<usize>,
+    import_helper: usize,
+    grow_helper: usize,
+}
+
+enum DataWord {
+    Abs(Absolute),
+    /// The address of the function's label `.1` in function `.0` (a jump table entry).
+    Label(FuncId, usize),
+    /// The address of data word `n` (a table slot pointing at its table).
+    Word(usize),
+    /// Filled with the callee's entry once all functions are placed.
+    Entry(FuncId),
+}
+
+/// Emits `cover`, the cover of `module`, as one image.
+///
+/// # Errors
+/// A value that does not fit its hole (a frame too large for 32-bit offsets), located at
+/// the function.
+pub fn emit(module: &Module, cover: &Cover) -> Result<Image, Error> {
+    let mut data = Data {
+        words: Vec::new(),
+        callee: Vec::new(),
+        import_helper: 0,
+        grow_helper: 0,
+    };
+    for (i, _) in module.funcs.iter().enumerate() {
+        data.callee.push(data.words.len());
+        data.words.push(DataWord::Entry(FuncId(i as u32)));
+        data.words.push(DataWord::Abs(Absolute::Bits(0)));
+    }
+    data.import_helper = data.words.len();
+    data.words.push(DataWord::Abs(Absolute::ImportHelper));
+    data.grow_helper = data.words.len();
+    data.words.push(DataWord::Abs(Absolute::GrowHelper));
+
+    let mut image = Image {
+        funcs: vec![None; module.funcs.len()],
+        ..Image::default()
+    };
+    let mut fixups: Vec<(FuncId, Fixup)> = Vec::new();
+    let mut labels: Vec<Vec<Option<usize>>> = vec![Vec::new(); module.funcs.len()];
+    for fc in &cover.funcs {
+        let f = &module.funcs[fc.func.0 as usize];
+        let Some(body) = &f.body else { continue };
+        let mut fe = FuncEmitter::new(module, body, fc, &mut data, &mut image);
+        let entry = fe.image.bytes.len();
+        fe.function().map_err(|m| {
+            Error::new(
+                ErrorKind::Unsupported,
+                &module.source,
+                f.loc,
+                format!("cannot emit `@{}`: {m}", f.name),
+            )
+        })?;
+        let frame_size = fe.frame_size();
+        let (fx, lb) = (
+            std::mem::take(&mut fe.fixups),
+            std::mem::take(&mut fe.labels),
+        );
+        fixups.extend(fx.into_iter().map(|x| (fc.func, x)));
+        labels[fc.func.0 as usize] = lb;
+        image.funcs[fc.func.0 as usize] = Some(FuncCode { entry, frame_size });
+        if let DataWord::Abs(Absolute::Bits(b)) =
+            &mut data.words[data.callee[fc.func.0 as usize] + 1]
+        {
+            *b = frame_size;
+        }
+    }
+    // The data, 16-byte aligned after the code.
+    while !image.bytes.len().is_multiple_of(16) {
+        image.bytes.push(0xcc);
+    }
+    let data_at = image.bytes.len();
+    image.bytes.resize(data_at + 8 * data.words.len(), 0);
+    let label = |func: FuncId, l: usize| -> Result<usize, String> {
+        labels[func.0 as usize]
+            .get(l)
+            .copied()
+            .flatten()
+            .ok_or_else(|| format!("label {l} of function {} never placed", func.0))
+    };
+    for (i, w) in data.words.iter().enumerate() {
+        let abs = match *w {
+            DataWord::Abs(a) => a,
+            DataWord::Label(func, l) => {
+                Absolute::Code(label(func, l).map_err(|m| internal(module, m))?)
+            }
+            DataWord::Word(n) => Absolute::Code(data_at + 8 * n),
+            DataWord::Entry(func) => match image.funcs[func.0 as usize] {
+                Some(fcode) => Absolute::Code(fcode.entry),
+                None => Absolute::Bits(0),
+            },
+        };
+        image.absolute.push((data_at + 8 * i, abs));
+    }
+    for (func, x) in fixups {
+        let to = match x.target {
+            Target::Label(l) => label(func, l).map_err(|m| internal(module, m))?,
+            Target::Data(n) => data_at + 8 * n,
+        };
+        let hole = &x.stencil.holes[x.hole];
+        let len = x.stencil.code.len().min(image.bytes.len() - x.at);
+        patch(
+            x.stencil,
+            hole,
+            &mut image.bytes[x.at..x.at + len],
+            x.at as u64,
+            to as i64,
+        )
+        .map_err(|e| internal(module, e.to_string()))?;
+    }
+    Ok(image)
+}
+
+fn internal(module: &Module, message: String) -> Error {
+    Error {
+        kind: ErrorKind::Unsupported,
+        file: module.source.clone(),
+        loc: None,
+        message,
+    }
+}
+
+struct FuncEmitter<'a> {
+    module: &'a Module,
+    body: &'a Body,
+    fc: &'a FuncCover,
+    data: &'a mut Data,
+    image: &'a mut Image,
+    /// The frame slot of each value.
+    slot_of: Vec<u32>,
+    /// The first slot of the block temporaries.
+    temp_base: u32,
+    /// A slot for breaking cycles of moves.
+    scratch: u32,
+    /// Slots in all.
+    slots: u32,
+    /// Label offsets: blocks first (label = block index), then trampolines.
+    labels: Vec<Option<usize>>,
+    fixups: Vec<Fixup>,
+    /// Edges with moves, emitted after the blocks: (label, edge).
+    trampolines: Vec<(usize, Edge)>,
+}
+
+impl<'a> FuncEmitter<'a> {
+    fn new(
+        module: &'a Module,
+        body: &'a Body,
+        fc: &'a FuncCover,
+        data: &'a mut Data,
+        image: &'a mut Image,
+    ) -> FuncEmitter<'a> {
+        // The entry block's parameters take slots 0, 1, … (the caller puts the
+        // arguments there); every other value a slot of its own after them.
+        let mut slot_of = vec![u32::MAX; body.values.len()];
+        let mut next = 0u32;
+        if let Some(entry) = body.blocks.first() {
+            for &p in &entry.params {
+                slot_of[p.index()] = next;
+                next += 1;
+            }
+        }
+        for s in slot_of.iter_mut() {
+            if *s == u32::MAX {
+                *s = next;
+                next += 1;
+            }
+        }
+        let temps = fc.blocks.iter().map(|b| b.temps).max().unwrap_or(0);
+        let temp_base = next;
+        let scratch = temp_base + temps;
+        let results = module.funcs[fc.func.0 as usize].sig.results.len() as u32;
+        let slots = (scratch + 1).max(results);
+        FuncEmitter {
+            module,
+            body,
+            fc,
+            data,
+            image,
+            slot_of,
+            temp_base,
+            scratch,
+            slots,
+            labels: vec![None; body.blocks.len()],
+            fixups: Vec::new(),
+            trampolines: Vec::new(),
+        }
+    }
+
+    fn frame_size(&self) -> u64 {
+        8 * self.slots as u64
+    }
+
+    fn slot(&self, s: SlotRef) -> u32 {
+        match s {
+            SlotRef::Value(v) => self.slot_of[v.index()],
+            SlotRef::Temp(t) => self.temp_base + t,
+        }
+    }
+
+    fn function(&mut self) -> Result<(), String> {
+        let fc = self.fc;
+        for (i, bc) in fc.blocks.iter().enumerate() {
+            self.labels[bc.block.index()] = Some(self.image.bytes.len());
+            let next = fc.blocks.get(i + 1).map(|b| b.block.index());
+            self.block(bc, next)?;
+        }
+        let trampolines = std::mem::take(&mut self.trampolines);
+        for (label, edge) in trampolines {
+            self.labels[label] = Some(self.image.bytes.len());
+            self.edge_moves(&edge)?;
+            let jump = named("jump")?;
+            self.place(jump, false, "jump", |h| match h {
+                HoleValue::Continue => Some(Fill::At(Target::Label(edge.block.index()))),
+                _ => None,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn block(&mut self, bc: &BlockCover, next: Option<usize>) -> Result<(), String> {
+        for inst in &bc.insts {
+            self.image.operations += inst.covers.len();
+            match &inst.detail {
+                Detail::None | Detail::Offset(_) => {
+                    let off = match inst.detail {
+                        Detail::Offset(o) => o as i64,
+                        _ => 0,
+                    };
+                    let fills = self.operand_fills(inst);
+                    let result = inst.result.map(|r| 8 * self.slot(r) as i64);
+                    let drop = inst.stencil.tail_jmp > 0;
+                    self.place(inst.stencil, drop, &inst.covers.join(" "), |h| match h {
+                        HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                        HoleValue::Result => result.map(Fill::Num),
+                        HoleValue::Offset => Some(Fill::Num(off)),
+                        HoleValue::Continue => Some(Fill::Next),
+                        _ => None,
+                    })?;
+                }
+                Detail::Call {
+                    func,
+                    import,
+                    args,
+                    results,
+                } => self.call(inst, *func, *import, args, results)?,
+                Detail::Jump(edge) => {
+                    self.edge_moves(edge)?;
+                    if next != Some(edge.block.index()) {
+                        let jump = named("jump")?;
+                        let to = edge.block.index();
+                        self.place(jump, false, "jump", |h| match h {
+                            HoleValue::Continue => Some(Fill::At(Target::Label(to))),
+                            _ => None,
+                        })?;
+                    }
+                }
+                Detail::Brif { then, els } => {
+                    let then_to = self.edge_target(then);
+                    let els_to = self.edge_target(els);
+                    let fills = self.operand_fills(inst);
+                    let s = inst.stencil;
+                    let is_next = |t: &Target| matches!(t, Target::Label(l) if Some(*l) == next);
+                    let covers = inst.covers.join(" ");
+                    if s.tail_jmp > 0 && is_next(&els_to) {
+                        self.place(s, true, &covers, |h| match h {
+                            HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                            HoleValue::Target => Some(Fill::At(then_to)),
+                            _ => None,
+                        })?;
+                    } else if s.tail_jmp > 0 && s.tail_jcc > 0 && is_next(&then_to) {
+                        let at = self.image.bytes.len();
+                        self.place(s, true, &covers, |h| match h {
+                            HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                            HoleValue::Target => Some(Fill::At(els_to)),
+                            _ => None,
+                        })?;
+                        if !s.invert_branch(&mut self.image.bytes[at..]) {
+                            return Err(format!("`{}` has no branch to invert", s.name));
+                        }
+                    } else {
+                        self.place(s, false, &covers, |h| match h {
+                            HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                            HoleValue::Target => Some(Fill::At(then_to)),
+                            HoleValue::Continue => Some(Fill::At(els_to)),
+                            _ => None,
+                        })?;
+                    }
+                }
+                Detail::BrTable { targets, default } => {
+                    // The table's slot holds the table's address; the table, the
+                    // targets' addresses then the default's.
+                    let slot = self.data.words.len();
+                    self.data.words.push(DataWord::Word(slot + 1));
+                    for b in targets.iter().chain(std::iter::once(default)) {
+                        self.data
+                            .words
+                            .push(DataWord::Label(self.fc.func, b.index()));
+                    }
+                    let fills = self.operand_fills(inst);
+                    let count = targets.len() as i64;
+                    self.place(inst.stencil, false, &inst.covers.join(" "), |h| match h {
+                        HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                        HoleValue::Count => Some(Fill::Num(count)),
+                        HoleValue::Table => Some(Fill::At(Target::Data(slot))),
+                        _ => None,
+                    })?;
+                }
+                Detail::Return(vals) => {
+                    let types = self.module.funcs[self.fc.func.0 as usize]
+                        .sig
+                        .results
+                        .clone();
+                    let moves: Vec<Move> = vals
+                        .iter()
+                        .zip(&types)
+                        .enumerate()
+                        .map(|(i, (&v, &ty))| Move {
+                            dst: i as u32,
+                            src: self.src(v),
+                            ty,
+                        })
+                        .collect();
+                    self.moves(moves)?;
+                    self.place(inst.stencil, false, "return", |_| None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a branch edge leads: its block, or a trampoline that makes its moves first.
+    fn edge_target(&mut self, edge: &Edge) -> Target {
+        let real = edge
+            .moves
+            .iter()
+            .any(|&(p, o)| o != Operand::Slot(SlotRef::Value(p)));
+        if !real {
+            return Target::Label(edge.block.index());
+        }
+        let label = self.labels.len();
+        self.labels.push(None);
+        self.trampolines.push((label, edge.clone()));
+        Target::Label(label)
+    }
+
+    fn edge_moves(&mut self, edge: &Edge) -> Result<(), String> {
+        let moves: Vec<Move> = edge
+            .moves
+            .iter()
+            .map(|&(p, o)| Move {
+                dst: self.slot_of[p.index()],
+                src: self.src(o),
+                ty: self.body.ty(p),
+            })
+            .collect();
+        self.moves(moves)
+    }
+
+    fn src(&self, o: Operand) -> Src {
+        match o {
+            Operand::Slot(s) => Src::Slot(self.slot(s)),
+            Operand::Imm(v) => Src::Imm(v),
+        }
+    }
+
+    /// Performs `moves` as if all at once.
+    fn moves(&mut self, moves: Vec<Move>) -> Result<(), String> {
+        for m in sequence(moves, self.scratch) {
+            self.one_move(m)?;
+        }
+        Ok(())
+    }
+
+    fn one_move(&mut self, m: Move) -> Result<(), String> {
+        let result = 8 * m.dst as i64;
+        let sp = &tiles().special;
+        let (stencil, ops): (&'static Stencil, Vec<i64>) = match m.src {
+            Src::Slot(s) => (sp.copy, vec![8 * s as i64]),
+            Src::Imm(v) => match m.ty {
+                Type::I32 => (sp.iconst_i32, vec![v as u32 as i32 as i64]),
+                Type::I64 if v == v as i32 as i64 => (sp.iconst_i64, vec![v]),
+                Type::I64 => (
+                    sp.iconst_i64_wide,
+                    vec![v as u32 as i64, (v as u64 >> 32) as u32 as i64],
+                ),
+            },
+        };
+        self.place(stencil, true, "move", |h| match h {
+            HoleValue::Operand(n) => ops.get(n as usize).map(|&v| Fill::Num(v)),
+            HoleValue::Result => Some(Fill::Num(result)),
+            HoleValue::Continue => Some(Fill::Next),
+            _ => None,
+        })
+    }
+
+    fn call(
+        &mut self,
+        inst: &Instance,
+        func: FuncId,
+        import: bool,
+        args: &[Operand],
+        results: &[Value],
+    ) -> Result<(), String> {
+        let callee = &self.module.funcs[func.0 as usize];
+        let base = self.slots;
+        // Arguments into the callee's slots (or the import's area) after this frame.
+        let moves: Vec<Move> = args
+            .iter()
+            .zip(&callee.sig.params)
+            .enumerate()
+            .map(|(i, (&o, &ty))| Move {
+                dst: base + i as u32,
+                src: self.src(o),
+                ty,
+            })
+            .collect();
+        self.moves(moves)?;
+        let frame = self.frame_size() as i64;
+        let desc = self.data.callee[func.0 as usize];
+        let helper = self.data.import_helper;
+        self.place(inst.stencil, true, &inst.covers.join(" "), |h| match h {
+            HoleValue::FrameSize => Some(Fill::Num(frame)),
+            HoleValue::Callee if !import => Some(Fill::At(Target::Data(desc))),
+            HoleValue::ImportHelper if import => Some(Fill::At(Target::Data(helper))),
+            HoleValue::Index => Some(Fill::Num(func.0 as i64)),
+            HoleValue::Continue => Some(Fill::Next),
+            _ => None,
+        })?;
+        // Results back from the same slots.
+        for (i, &r) in results.iter().enumerate() {
+            self.one_move(Move {
+                dst: self.slot_of[r.index()],
+                src: Src::Slot(base + i as u32),
+                ty: self.body.ty(r),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The numbers of an instance's operands: frame offsets of slots, immediates.
+    fn operand_fills(&self, inst: &Instance) -> Vec<i64> {
+        inst.operands
+            .iter()
+            .map(|&o| match o {
+                Operand::Slot(s) => 8 * self.slot(s) as i64,
+                Operand::Imm(v) => v,
+            })
+            .collect()
+    }
+
+    /// Copies `stencil` (without its trailing `jmp` when `drop_tail`) and fills its
+    /// holes: `fill` gives each hole's value; a hole it has none for is an error, but for
+    /// the dropped `jmp`'s and, in helpers, the slots `fill` leaves to the data.
+    fn place(
+        &mut self,
+        stencil: &'static Stencil,
+        drop_tail: bool,
+        covers: &str,
+        fill: impl Fn(HoleValue) -> Option<Fill>,
+    ) -> Result<(), String> {
+        let len = if drop_tail {
+            stencil.code.len() - stencil.tail_jmp as usize
+        } else {
+            stencil.code.len()
+        };
+        let at = self.image.bytes.len();
+        self.image.bytes.extend_from_slice(&stencil.code[..len]);
+        self.image.placed.push(Placed {
+            func: self.fc.func,
+            offset: at,
+            len,
+            stencil: stencil.name,
+            covers: covers.to_string(),
+        });
+        let grow = self.data.grow_helper;
+        for (k, hole) in stencil.holes.iter().enumerate() {
+            if hole.offset as usize + 4 > len {
+                continue;
+            }
+            let value = match (fill(hole.value), hole.value) {
+                (Some(v), _) => v,
+                (None, HoleValue::GrowHelper) => Fill::At(Target::Data(grow)),
+                (None, v) => {
+                    return Err(format!("nothing for hole {v:?} of `{}`", stencil.name));
+                }
+            };
+            let code = &mut self.image.bytes[at..at + len];
+            match value {
+                Fill::Num(v) => {
+                    patch(stencil, hole, code, at as u64, v).map_err(|e| e.to_string())?
+                }
+                Fill::Next => patch(stencil, hole, code, at as u64, (at + len) as i64)
+                    .map_err(|e| e.to_string())?,
+                Fill::At(target) => self.fixups.push(Fixup {
+                    stencil,
+                    hole: k,
+                    at,
+                    target,
+                }),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn named(name: &str) -> Result<&'static Stencil, String> {
+    Stencil::by_name(name).ok_or_else(|| format!("the stencil library lacks `{name}`"))
+}

@@ -1,0 +1,346 @@
+//! The JIT: a module selected, emitted into executable memory and run.
+//!
+//! ```
+//! use egjit::{Config, Imports, Jit, Module, Value};
+//!
+//! let src = "func @add(i64, i64) -> i64 {\nentry(v0: i64, v1: i64):\n    v2 = iadd.i64 v0, v1\n    return v2\n}";
+//! let module = Module::from_text(src, "add.egir")?;
+//! let jit = Jit::new(Config::default())?;
+//! let compiled = jit.compile(&module)?;
+//! let mut instance = compiled.instantiate(Imports::new())?;
+//! assert_eq!(instance.call("add", &[Value::I64(40), Value::I64(2)])?, vec![Value::I64(42)]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::emit::{self, Absolute, Image, Placed};
+use crate::interp::{CallError, Caller, HostFn, Imports};
+use crate::ir::{type_list, verify, Module, Signature, Type};
+use crate::runtime::{CodeBuffer, ExecutableCode};
+use crate::select::cover::Cover;
+use crate::select::Selector;
+use crate::semantics::{grow_pages, TrapCode, MAX_PAGES, PAGE_SIZE};
+use crate::stencil::abi::{Ctx, GrowHelper, ImportHelper, StencilFn};
+use crate::{Config, Error, ErrorKind, Trap, Value};
+
+/// Bytes of frame stack per instance. Pages are touched only as frames reach them; a
+/// call that would pass the end traps with `call stack exhausted`.
+const FRAME_STACK: usize = 64 << 20;
+
+/// The e-graph JIT: selection with the configured rules, then emission.
+pub struct Jit {
+    config: Config,
+    selector: Selector,
+}
+
+impl Jit {
+    /// A JIT with `config`'s rules and limits.
+    ///
+    /// # Errors
+    /// Two rules of one name.
+    pub fn new(config: Config) -> Result<Jit, Error> {
+        let selector = Selector::new(&config)?;
+        Ok(Jit { config, selector })
+    }
+
+    /// Verifies, selects and emits `module` into executable memory.
+    ///
+    /// # Errors
+    /// A verification error, an operation without a stencil, or the OS refusing memory.
+    pub fn compile(&self, module: &Module) -> Result<CompiledModule, Error> {
+        verify(module)?;
+        let cover = self.selector.cover(module)?;
+        let image = emit::emit(module, &cover)?;
+        let code = load(&image).map_err(|e| Error {
+            kind: ErrorKind::Link,
+            file: module.source.clone(),
+            loc: None,
+            message: format!("cannot map code memory: {e}"),
+        })?;
+        Ok(CompiledModule {
+            inner: Arc::new(Compiled {
+                code,
+                image_len: image.bytes.len(),
+                funcs: image.funcs,
+                placed: image.placed,
+                module: module.clone(),
+                cover,
+                config: self.config.clone(),
+            }),
+        })
+    }
+}
+
+/// Copies an image into code memory, fills in its absolute words and makes it
+/// executable.
+fn load(image: &Image) -> std::io::Result<ExecutableCode> {
+    let mut buf = CodeBuffer::new(image.bytes.len())?;
+    buf.push(&image.bytes)
+        .ok_or_else(|| std::io::Error::other("code buffer too small"))?;
+    let base = buf.address(0);
+    let bytes = buf.written_mut();
+    for &(at, abs) in &image.absolute {
+        let v = match abs {
+            Absolute::Code(off) => base + off as u64,
+            Absolute::ImportHelper => import_helper as ImportHelper as usize as u64,
+            Absolute::GrowHelper => grow_helper as GrowHelper as usize as u64,
+            Absolute::Bits(b) => b,
+        };
+        bytes[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    buf.finish()
+}
+
+struct Compiled {
+    code: ExecutableCode,
+    image_len: usize,
+    funcs: Vec<Option<emit::FuncCode>>,
+    placed: Vec<Placed>,
+    module: Module,
+    cover: Cover,
+    config: Config,
+}
+
+/// A module in executable memory. Cheap to clone and shareable between threads; each
+/// [`JitInstance`] has its own memory and imports.
+#[derive(Clone)]
+pub struct CompiledModule {
+    inner: Arc<Compiled>,
+}
+
+impl CompiledModule {
+    /// What selection chose.
+    pub fn cover(&self) -> &Cover {
+        &self.inner.cover
+    }
+
+    /// The stencils placed, in order, with their offsets in the code.
+    pub fn placed(&self) -> &[Placed] {
+        &self.inner.placed
+    }
+
+    /// Bytes of code and data.
+    pub fn code_size(&self) -> usize {
+        self.inner.image_len
+    }
+
+    /// An instance: the module's memory with its data, and `imports` resolved.
+    ///
+    /// # Errors
+    /// A [`ErrorKind::Link`] error naming an import that `imports` does not provide.
+    pub fn instantiate(&self, imports: Imports) -> Result<JitInstance, Error> {
+        let module = &self.inner.module;
+        let mut hosts = Vec::with_capacity(module.funcs.len());
+        for f in &module.funcs {
+            if f.is_import() {
+                let Some(h) = imports.get(&f.name) else {
+                    return Err(Error::new(
+                        ErrorKind::Link,
+                        &module.source,
+                        f.loc,
+                        format!("import `@{}` is not provided by the host", f.name),
+                    ));
+                };
+                hosts.push(Some(h.clone()));
+            } else {
+                hosts.push(None);
+            }
+        }
+        let (pages, max_pages) = match &module.memory {
+            Some(m) => (m.initial, m.max.unwrap_or(MAX_PAGES).min(MAX_PAGES)),
+            None => (0, 0),
+        };
+        let mut memory = vec![0u8; pages as usize * PAGE_SIZE as usize];
+        for d in &module.data {
+            // The verifier checked that every segment fits.
+            let start = d.offset as usize;
+            memory[start..start + d.bytes.len()].copy_from_slice(&d.bytes);
+        }
+        Ok(JitInstance {
+            compiled: self.clone(),
+            state: Box::new(State {
+                memory,
+                max_pages,
+                hosts,
+                sigs: module.funcs.iter().map(|f| f.sig.clone()).collect(),
+                names: module.funcs.iter().map(|f| f.name.clone()).collect(),
+                host_error: None,
+            }),
+            frames: Vec::new(),
+        })
+    }
+}
+
+/// What the helpers reach through [`Ctx::host`].
+struct State {
+    memory: Vec<u8>,
+    max_pages: u32,
+    hosts: Vec<Option<HostFn>>,
+    sigs: Vec<Signature>,
+    names: Vec<String>,
+    /// The message of the host error that ended the running call.
+    host_error: Option<String>,
+}
+
+/// A compiled module with its own memory and imports.
+pub struct JitInstance {
+    compiled: CompiledModule,
+    state: Box<State>,
+    frames: Vec<u64>,
+}
+
+impl JitInstance {
+    /// The linear memory as it is now.
+    pub fn memory(&self) -> &[u8] {
+        &self.state.memory
+    }
+
+    /// Calls the function `name` with `args`.
+    ///
+    /// # Errors
+    /// [`CallError::Trap`] when it traps (memory keeps what was written before the trap,
+    /// and the next call works); the other variants for a wrong name or arguments.
+    pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Vec<Value>, CallError> {
+        let c = &*self.compiled.inner;
+        let found = c.module.func_by_name(name);
+        let (id, fcode) = match found.map(|id| (id, c.funcs[id.0 as usize])) {
+            Some((id, Some(fcode))) => (id, fcode),
+            _ => return Err(CallError::NoSuchFunction(name.to_string())),
+        };
+        let sig = &c.module.funcs[id.0 as usize].sig;
+        let types: Vec<Type> = args.iter().map(|a| a.ty()).collect();
+        if types != sig.params {
+            return Err(CallError::BadArguments {
+                func: name.to_string(),
+                expected: sig.clone(),
+                found: types,
+            });
+        }
+        if self.frames.is_empty() {
+            self.frames = vec![0u64; FRAME_STACK / 8];
+        }
+        // Room past the frame end for the widest import's arguments and results.
+        let slack = 8
+            * (c.module.funcs.iter())
+                .map(|f| f.sig.params.len().max(f.sig.results.len()))
+                .max()
+                .unwrap_or(0) as u64;
+        let frames = self.frames.as_mut_ptr();
+        let frame_end = frames as u64 + (8 * self.frames.len()) as u64 - slack;
+        if frames as u64 + fcode.frame_size > frame_end {
+            return Err(CallError::Trap(Trap::CallStackExhausted));
+        }
+        for (i, a) in args.iter().enumerate() {
+            self.frames[i] = a.to_bits();
+        }
+        self.state.host_error = None;
+        let mut ctx = Ctx {
+            mem_size: self.state.memory.len() as u64,
+            depth: 1,
+            max_depth: c.config.max_call_depth as u64,
+            frame_end,
+            mem_base: self.state.memory.as_mut_ptr(),
+            host: (&mut *self.state as *mut State).cast(),
+        };
+        let entry: StencilFn = unsafe { std::mem::transmute(c.code.address(fcode.entry)) };
+        // SAFETY: the code was emitted for this module's ABI: it reads and writes its
+        // frames inside `frames` (the call stencil checks each callee against
+        // `frame_end`), memory inside `mem_size`, and `ctx` as laid out by `Ctx`.
+        let status = if c.config.max_call_depth == 0 {
+            TrapCode::CallStackExhausted as u64
+        } else {
+            unsafe { entry(frames.cast(), ctx.mem_base, &mut ctx) }
+        };
+        if status != 0 {
+            return Err(CallError::Trap(trap_of(status, &mut self.state)));
+        }
+        Ok(sig
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| Value::from_bits(t, self.frames[i]))
+            .collect())
+    }
+}
+
+fn trap_of(code: u64, state: &mut State) -> Trap {
+    match code {
+        1 => Trap::DivideByZero,
+        2 => Trap::IntegerOverflow,
+        3 => Trap::OutOfBounds,
+        4 => Trap::Unreachable,
+        5 => Trap::CallStackExhausted,
+        _ => Trap::Host(
+            state
+                .host_error
+                .take()
+                .unwrap_or_else(|| format!("unknown trap code {code}")),
+        ),
+    }
+}
+
+/// Calls import `index` with its arguments at `args` and writes its results there.
+unsafe extern "C" fn import_helper(ctx: *mut Ctx, args: *mut u64, index: u64) -> u64 {
+    // SAFETY: `host` is the `State` of the instance whose call is running, and `args`
+    // has room for the import's parameters and results (the frame stack's slack).
+    let state = unsafe { &mut *(*ctx).host.cast::<State>() };
+    let i = index as usize;
+    let sig = state.sigs[i].clone();
+    let vals: Vec<Value> = sig
+        .params
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| Value::from_bits(t, unsafe { *args.add(k) }))
+        .collect();
+    let Some(host) = state.hosts[i].clone() else {
+        state.host_error = Some(format!("import `@{}` has no host function", state.names[i]));
+        return TrapCode::HostError as u64;
+    };
+    let mut caller = Caller {
+        memory: &mut state.memory,
+    };
+    // A panic must not unwind through JIT code: it becomes a host error.
+    let out = catch_unwind(AssertUnwindSafe(|| host(&mut caller, &vals)))
+        .unwrap_or_else(|_| Err("the host function panicked".to_string()));
+    match out {
+        Ok(results) => {
+            let types: Vec<Type> = results.iter().map(|v| v.ty()).collect();
+            if types != sig.results {
+                state.host_error = Some(format!(
+                    "host function `@{}` returned ({}), but its import declares {}",
+                    state.names[i],
+                    type_list(&types),
+                    sig
+                ));
+                return TrapCode::HostError as u64;
+            }
+            for (k, v) in results.iter().enumerate() {
+                unsafe { *args.add(k) = v.to_bits() };
+            }
+            0
+        }
+        Err(msg) => {
+            state.host_error = Some(msg);
+            TrapCode::HostError as u64
+        }
+    }
+}
+
+/// `memory.grow`: the old size in pages, or `u64::MAX`.
+unsafe extern "C" fn grow_helper(ctx: *mut Ctx, delta: u64) -> u64 {
+    // SAFETY: as for `import_helper`.
+    let ctx = unsafe { &mut *ctx };
+    let state = unsafe { &mut *ctx.host.cast::<State>() };
+    let old = (state.memory.len() as u64 / PAGE_SIZE) as u32;
+    match grow_pages(old, delta as u32, state.max_pages) {
+        Some(new) => {
+            state.memory.resize(new as usize * PAGE_SIZE as usize, 0);
+            ctx.mem_base = state.memory.as_mut_ptr();
+            ctx.mem_size = state.memory.len() as u64;
+            old as u64
+        }
+        None => u64::MAX,
+    }
+}
