@@ -91,30 +91,38 @@ fn check_seed(seed: u64) -> Result<Checked, String> {
             ));
         }
     }
+    if let Some(problem) = compare(&runs) {
+        return Err(format!(
+            "seed {seed}: {problem}\n  @main arguments: {args:?}\n--- program ---\n{text}"
+        ));
+    }
+    Ok(Checked {
+        module,
+        main: runs[0].1.main.clone(),
+    })
+}
+
+/// What is wrong with the runs of one program, if anything: two runs that differ, or a
+/// run that failed other than by a trap.
+fn compare(runs: &[(String, Run)]) -> Option<String> {
     let (first_name, first) = &runs[0];
     for (name, r) in &runs[1..] {
         if r != first {
-            return Err(format!(
-                "seed {seed}: engines disagree on @main({args:?})\n  {first_name}: {first:?}\n  \
-                 {name}: {r:?}\n--- program ---\n{text}"
+            return Some(format!(
+                "engines disagree\n  {first_name}: {first:?}\n  {name}: {r:?}"
             ));
         }
     }
-    for (name, r) in &runs {
+    for (name, r) in runs {
         for o in [&r.main, &r.probe] {
             if let Err(msg) = o {
                 if msg.starts_with(|c: char| c.is_ascii_uppercase()) {
-                    return Err(format!(
-                        "seed {seed}: {name} failed without a trap: {msg}\n--- program ---\n{text}"
-                    ));
+                    return Some(format!("{name} failed without a trap: {msg}"));
                 }
             }
         }
     }
-    Ok(Checked {
-        module,
-        main: first.main.clone(),
-    })
+    None
 }
 
 /// Checks seeds `0..n` on all cores; calls `visit` with each success. Returns the
@@ -171,6 +179,46 @@ fn engines_agree_on_a_million_generated_programs() {
     let failures = check_seeds(LONG_SEEDS, &|_| {});
     assert_no_failures(&failures, LONG_SEEDS);
     eprintln!("{LONG_SEEDS} seeds in {:.2?}", start.elapsed());
+}
+
+#[test]
+fn the_comparison_sees_a_difference() {
+    let ok = Run {
+        main: Ok(vec![Value::I32(1), Value::I64(-1)]),
+        probe: Ok(vec![Value::I32(1), Value::I64(0)]),
+    };
+    let same = vec![("a".to_string(), ok.clone()), ("b".to_string(), ok.clone())];
+    assert_eq!(compare(&same), None);
+    let mut other_result = ok.clone();
+    other_result.main = Ok(vec![Value::I32(1), Value::I64(0xffff_ffff)]);
+    let mut other_memory = ok.clone();
+    other_memory.probe = Ok(vec![Value::I32(1), Value::I64(7)]);
+    let mut trap = ok.clone();
+    trap.main = Err("integer divide by zero".into());
+    let mut other_trap = ok.clone();
+    other_trap.main = Err("integer overflow".into());
+    let mut not_a_trap = ok.clone();
+    not_a_trap.probe = Err("CALL ERROR: no function".into());
+    for (bad, what) in [
+        (other_result, "a different result"),
+        (other_memory, "a different memory"),
+        (trap.clone(), "a trap instead of a result"),
+    ] {
+        let runs = vec![("a".to_string(), ok.clone()), ("b".to_string(), bad)];
+        let problem = compare(&runs).unwrap_or_else(|| panic!("{what} is not reported"));
+        assert!(problem.contains("disagree"), "{what}: {problem}");
+    }
+    let traps = vec![("a".to_string(), trap), ("b".to_string(), other_trap)];
+    assert!(
+        compare(&traps).is_some(),
+        "two different traps are not reported"
+    );
+    let runs = vec![
+        ("a".to_string(), not_a_trap.clone()),
+        ("b".to_string(), not_a_trap),
+    ];
+    let problem = compare(&runs).expect("a failure that is not a trap is not reported");
+    assert!(problem.contains("without a trap"), "{problem}");
 }
 
 #[test]
