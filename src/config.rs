@@ -27,6 +27,9 @@ pub struct Config {
     pub default_rules: bool,
     /// How far rewriting goes in each block.
     pub limits: Limits,
+    /// For the JIT: one stencil per IR operation, without the e-graph (classic
+    /// copy-and-patch, the baseline). Default false: e-graph selection.
+    pub single_op: bool,
 }
 
 impl Default for Config {
@@ -36,6 +39,7 @@ impl Default for Config {
             rules: Vec::new(),
             default_rules: true,
             limits: Limits::default(),
+            single_op: false,
         }
     }
 }

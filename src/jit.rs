@@ -51,7 +51,11 @@ impl Jit {
     /// A verification error, an operation without a stencil, or the OS refusing memory.
     pub fn compile(&self, module: &Module) -> Result<CompiledModule, Error> {
         verify(module)?;
-        let cover = self.selector.cover(module)?;
+        let cover = if self.config.single_op {
+            crate::select::single::single_op_cover(module)?
+        } else {
+            self.selector.cover(module)?
+        };
         let image = emit::emit(module, &cover)?;
         let code = load(&image).map_err(|e| Error {
             kind: ErrorKind::Link,
@@ -244,14 +248,13 @@ impl JitInstance {
             mem_base: self.state.memory.as_mut_ptr(),
             host: (&mut *self.state as *mut State).cast(),
         };
+        // SAFETY: `entry` is the first stencil of the function, emitted with the stencil
+        // signature.
         let entry: StencilFn = unsafe { std::mem::transmute(c.code.address(fcode.entry)) };
-        // SAFETY: the code was emitted for this module's ABI: it reads and writes its
-        // frames inside `frames` (the call stencil checks each callee against
-        // `frame_end`), memory inside `mem_size`, and `ctx` as laid out by `Ctx`.
         let status = if c.config.max_call_depth == 0 {
             TrapCode::CallStackExhausted as u64
         } else {
-            unsafe { entry(frames.cast(), ctx.mem_base, &mut ctx) }
+            run_entry(entry, frames.cast(), &mut ctx, c.config.max_call_depth)
         };
         if status != 0 {
             return Err(CallError::Trap(trap_of(status, &mut self.state)));
@@ -262,6 +265,49 @@ impl JitInstance {
             .enumerate()
             .map(|(i, &t)| Value::from_bits(t, self.frames[i]))
             .collect())
+    }
+}
+
+/// Native stack a level of JIT calls may take (the `call` stencil's own use is 32 bytes).
+const NATIVE_PER_CALL: usize = 64;
+/// Calls whose depth limit needs at most this much native stack run on the caller's
+/// thread; deeper limits run on a thread with a stack of their size.
+const INLINE_STACK: usize = 1 << 20;
+
+/// Raw pointers moved to the thread that runs a deep call.
+struct Entry(StencilFn, *mut u8, *mut Ctx);
+// SAFETY: the caller waits for the thread, and nothing else touches frames or context
+// meanwhile.
+unsafe impl Send for Entry {}
+
+/// Runs a function's code, on a thread of its own when the depth limit needs more
+/// native stack than the caller's thread may have.
+fn run_entry(entry: StencilFn, frames: *mut u8, ctx: &mut Ctx, max_depth: u32) -> u64 {
+    // Every frame takes at least one 8-byte slot, so the frame stack bounds the depth.
+    let depth = (max_depth as usize).min(FRAME_STACK / 8);
+    let need = depth.saturating_mul(NATIVE_PER_CALL);
+    let mem = ctx.mem_base;
+    if need <= INLINE_STACK {
+        // SAFETY: the code was emitted for this ABI: it keeps to its frames inside the
+        // frame stack (the call stencil checks each callee against `frame_end`), to
+        // memory inside `mem_size`, and reads `ctx` as `Ctx` lays it out.
+        return unsafe { entry(frames, mem, ctx) };
+    }
+    let job = Entry(entry, frames, ctx);
+    let out = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(need + INLINE_STACK)
+            .spawn_scoped(s, move || {
+                let job = job;
+                // SAFETY: as above; this thread has the native stack the depth needs.
+                unsafe { (job.0)(job.1, (*job.2).mem_base, job.2) }
+            })
+            .map(|h| h.join())
+    });
+    match out {
+        Ok(Ok(status)) => status,
+        // No thread with that stack: the depth cannot be had.
+        _ => TrapCode::CallStackExhausted as u64,
     }
 }
 

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// Engine flags passed to `egjit run`; every group runs once per engine.
 /// An empty string selects the CLI's default engine (no flag).
-const ENGINES: &[&str] = &["--interp", "--jit"];
+const ENGINES: &[&str] = &["--interp", "", "--single-op"];
 
 /// The corpus must contain at least this many programs.
 const MIN_PROGRAMS: usize = 18;

@@ -34,9 +34,12 @@ enum Command {
         /// Run on the reference interpreter.
         #[arg(long)]
         interp: bool,
-        /// Run on the e-graph JIT (emitted native code).
+        /// Run on the e-graph JIT (emitted native code): the default.
         #[arg(long, conflicts_with = "interp")]
         jit: bool,
+        /// Run on the JIT with one stencil per operation and no e-graph.
+        #[arg(long, conflicts_with_all = ["interp", "jit"])]
+        single_op: bool,
         /// The most nested calls before `call stack exhausted`.
         #[arg(long, value_name = "N", default_value_t = Config::default().max_call_depth)]
         max_call_depth: u32,
@@ -96,11 +99,18 @@ fn main() -> ExitCode {
         Command::Run {
             file,
             invoke,
-            interp: _,
+            interp,
             jit,
+            single_op,
             max_call_depth,
             args,
-        } => run(&file, &invoke, &args, max_call_depth, jit),
+        } => run(
+            &file,
+            &invoke,
+            &args,
+            max_call_depth,
+            (interp, jit, single_op),
+        ),
         Command::Stencils { disasm } => {
             let _ = std::io::stdout().write_all(egjit::stencil::listing(disasm).as_bytes());
             Ok(())
@@ -159,7 +169,7 @@ fn run(
     invoke: &str,
     args: &[String],
     max_call_depth: u32,
-    jit: bool,
+    (interp, jit, single_op): (bool, bool, bool),
 ) -> Result<(), Failure> {
     let module = load(file)?;
     let Some(id) = module.func_by_name(invoke) else {
@@ -203,9 +213,12 @@ fn run(
         .collect::<Result<Vec<Value>, Failure>>()?;
     let config = Config {
         max_call_depth,
+        single_op,
         ..Config::default()
     };
-    let outcome = if jit {
+    // The JIT is the default engine; `--jit` says so explicitly.
+    let _ = jit;
+    let outcome = if !interp {
         let compiled = egjit::Jit::new(config)
             .and_then(|j| j.compile(&module))
             .map_err(Failure::Input)?;

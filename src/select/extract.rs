@@ -50,7 +50,7 @@ const INF: u32 = u32::MAX;
 const NONE: u32 = u32::MAX;
 
 /// The stencil that puts constant `bits` of type `ty` in a slot, and its operands.
-fn iconst(ty: Type, bits: u64) -> (&'static Stencil, Vec<Operand>) {
+pub(crate) fn iconst(ty: Type, bits: u64) -> (&'static Stencil, Vec<Operand>) {
     let sp = &tiles().special;
     match ty {
         Type::I32 => (sp.iconst_i32, vec![Operand::Imm(bits as u32 as i32 as i64)]),

@@ -4,6 +4,7 @@
 pub mod fold;
 pub mod lang;
 pub mod rules;
+pub mod single;
 
 pub use fold::{Data, Fold, Graph};
 pub use lang::{Node, NodeOp, Term};
