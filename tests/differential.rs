@@ -36,7 +36,31 @@ const LONG_SEEDS: u64 = 1_000_000;
 /// an entry `("name", Box::new(...))` whose closure calls the named function of
 /// `module` and renders a trap with `trap.to_string()`.
 fn engines(module: &Module) -> Vec<(&'static str, Engine)> {
-    vec![("interp", interpreter(module))]
+    vec![
+        ("interp", interpreter(module)),
+        ("jit", jit(module, false)),
+        ("single-op", jit(module, true)),
+    ]
+}
+
+/// The JIT on a fresh instance: e-graph selection, or one stencil per operation.
+fn jit(module: &Module, single_op: bool) -> Engine {
+    let config = Config {
+        single_op,
+        ..Config::default()
+    };
+    let compiled = egjit::Jit::new(config).and_then(|j| j.compile(module));
+    match compiled.and_then(|c| c.instantiate(Imports::new())) {
+        Ok(mut instance) => Box::new(move |name, args| match instance.call(name, args) {
+            Ok(results) => Ok(results),
+            Err(CallError::Trap(t)) => Err(t.to_string()),
+            Err(other) => Err(format!("CALL ERROR: {other}")),
+        }),
+        Err(e) => {
+            let msg = format!("COMPILE ERROR: {e}");
+            Box::new(move |_, _| Err(msg.clone()))
+        }
+    }
 }
 
 /// The reference interpreter on a fresh instance with the default configuration.
