@@ -3,8 +3,8 @@
 //! A language runtime hands egjit a function in its IR ([`ir`], specified by IR.md) and
 //! gets native x86-64 code back. Today the crate has the IR (text format, builder,
 //! verifier), the reference interpreter (the oracle every other engine is checked
-//! against), the stencil library ([`stencil`]) with executable memory ([`runtime`]) and
-//! e-graph selection ([`select`]); emission of the chosen stencils comes next.
+//! against), the stencil library ([`stencil`]) with executable memory ([`runtime`]),
+//! e-graph selection ([`select`]), emission ([`emit`]) and the JIT ([`Jit`]).
 //!
 //! # Examples
 //!
