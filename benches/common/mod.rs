@@ -1,0 +1,68 @@
+//! What the benches share: the corpus, a generated function, operation counts.
+#![allow(dead_code)]
+
+use egjit::Module;
+
+/// The number of instructions and terminators of a module's bodies.
+pub fn operations(m: &Module) -> u64 {
+    m.funcs
+        .iter()
+        .filter_map(|f| f.body.as_ref())
+        .flat_map(|b| &b.blocks)
+        .map(|b| b.insts.len() as u64 + 1)
+        .sum()
+}
+
+/// A function of `n` operations: a loop whose body is a long chain of arithmetic with
+/// constants, compares and selects, in blocks of about 50 operations.
+pub fn generated(n: usize) -> String {
+    let mut s = String::from(
+        "func @big(i64, i64) -> i64 {\nentry(v0: i64, v1: i64):\n    jump b0(v0, v1)\n",
+    );
+    let mut v = 2u32;
+    let blocks = n / 50;
+    for b in 0..blocks {
+        s.push_str(&format!("b{b}(v{v}: i64, v{}: i64):\n", v + 1));
+        let (mut x, y) = (v, v + 1);
+        v += 2;
+        for k in 0..16 {
+            let c = v;
+            s.push_str(&format!("    v{c} = iconst.i64 {}\n", k * 7 + 1));
+            s.push_str(&format!("    v{} = iadd.i64 v{x}, v{c}\n", c + 1));
+            s.push_str(&format!("    v{} = imul.i64 v{}, v{y}\n", c + 2, c + 1));
+            x = c + 2;
+            v += 3;
+        }
+        s.push_str(&format!("    v{v} = icmp.slt.i64 v{x}, v{y}\n"));
+        let next = if b + 1 < blocks {
+            format!("b{}", b + 1)
+        } else {
+            "done".to_string()
+        };
+        s.push_str(&format!(
+            "    brif v{v}, {next}(v{x}, v{y}), {next}(v{y}, v{x})\n"
+        ));
+        v += 1;
+    }
+    s.push_str(&format!(
+        "done(v{v}: i64, v{}: i64):\n    return v{v}\n}}\n",
+        v + 1
+    ));
+    s
+}
+
+/// The corpus programs, parsed and verified.
+pub fn corpus() -> Vec<Module> {
+    let mut out = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir("tests/programs")
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "egir"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let src = std::fs::read_to_string(&path).expect("read");
+        out.push(Module::from_text(&src, &path.to_string_lossy()).expect("parse"));
+    }
+    out
+}
