@@ -21,7 +21,7 @@ use crate::ir::{type_list, verify, Module, Signature, Type};
 use crate::runtime::{CodeBuffer, ExecutableCode};
 use crate::select::cover::Cover;
 use crate::select::Selector;
-use crate::semantics::{grow_pages, TrapCode, MAX_PAGES, PAGE_SIZE};
+use crate::semantics::{grow_pages, TrapCode, PAGE_SIZE};
 use crate::stencil::abi::{Ctx, GrowHelper, ImportHelper, StencilFn};
 use crate::{Config, Error, ErrorKind, Trap, Value};
 
@@ -136,32 +136,11 @@ impl CompiledModule {
     /// A [`ErrorKind::Link`] error naming an import that `imports` does not provide.
     pub fn instantiate(&self, imports: Imports) -> Result<JitInstance, Error> {
         let module = &self.inner.module;
-        let mut hosts = Vec::with_capacity(module.funcs.len());
-        for f in &module.funcs {
-            if f.is_import() {
-                let Some(h) = imports.get(&f.name) else {
-                    return Err(Error::new(
-                        ErrorKind::Link,
-                        &module.source,
-                        f.loc,
-                        format!("import `@{}` is not provided by the host", f.name),
-                    ));
-                };
-                hosts.push(Some(h.clone()));
-            } else {
-                hosts.push(None);
-            }
-        }
-        let (pages, max_pages) = match &module.memory {
-            Some(m) => (m.initial, m.max.unwrap_or(MAX_PAGES).min(MAX_PAGES)),
-            None => (0, 0),
-        };
-        let mut memory = vec![0u8; pages as usize * PAGE_SIZE as usize];
-        for d in &module.data {
-            // The verifier checked that every segment fits.
-            let start = d.offset as usize;
-            memory[start..start + d.bytes.len()].copy_from_slice(&d.bytes);
-        }
+        let crate::interp::Linked {
+            hosts,
+            memory,
+            max_pages,
+        } = crate::interp::link(module, &imports)?;
         Ok(JitInstance {
             compiled: self.clone(),
             state: Box::new(State {

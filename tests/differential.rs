@@ -51,31 +51,33 @@ fn jit(module: &Module, single_op: bool) -> Engine {
     };
     let compiled = egjit::Jit::new(config).and_then(|j| j.compile(module));
     match compiled.and_then(|c| c.instantiate(Imports::new())) {
-        Ok(mut instance) => Box::new(move |name, args| match instance.call(name, args) {
-            Ok(results) => Ok(results),
-            Err(CallError::Trap(t)) => Err(t.to_string()),
-            Err(other) => Err(format!("CALL ERROR: {other}")),
-        }),
-        Err(e) => {
-            let msg = format!("COMPILE ERROR: {e}");
-            Box::new(move |_, _| Err(msg.clone()))
-        }
+        Ok(mut instance) => engine(move |name, args| instance.call(name, args)),
+        Err(e) => failed(format!("COMPILE ERROR: {e}")),
     }
 }
 
 /// The reference interpreter on a fresh instance with the default configuration.
 fn interpreter(module: &Module) -> Engine {
     match Instance::new(module, Imports::new(), &Config::default()) {
-        Ok(mut instance) => Box::new(move |name, args| match instance.call(name, args) {
-            Ok(results) => Ok(results),
-            Err(CallError::Trap(t)) => Err(t.to_string()),
-            Err(other) => Err(format!("CALL ERROR: {other}")),
-        }),
-        Err(e) => {
-            let msg = format!("INSTANTIATE ERROR: {e}");
-            Box::new(move |_, _| Err(msg.clone()))
-        }
+        Ok(mut instance) => engine(move |name, args| instance.call(name, args)),
+        Err(e) => failed(format!("INSTANTIATE ERROR: {e}")),
     }
+}
+
+/// An engine from an instance's `call`: traps as their IR.md message.
+fn engine(
+    mut call: impl FnMut(&str, &[Value]) -> Result<Vec<Value>, CallError> + 'static,
+) -> Engine {
+    Box::new(move |name, args| match call(name, args) {
+        Ok(results) => Ok(results),
+        Err(CallError::Trap(t)) => Err(t.to_string()),
+        Err(other) => Err(format!("CALL ERROR: {other}")),
+    })
+}
+
+/// An engine that could not be set up: every call reports why.
+fn failed(msg: String) -> Engine {
+    Box::new(move |_, _| Err(msg.clone()))
 }
 
 /// What one engine did with one program: `@main`'s answer, then `@probe`'s (memory size

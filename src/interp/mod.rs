@@ -117,6 +117,52 @@ impl From<Trap> for CallError {
     }
 }
 
+/// What every engine makes of a module before it runs: the host function of each
+/// import, the memory with its data, the memory's page limit.
+pub(crate) struct Linked {
+    pub hosts: Vec<Option<HostFn>>,
+    pub memory: Vec<u8>,
+    pub max_pages: u32,
+}
+
+/// Resolves `module`'s imports in `imports` and sets up its memory and data.
+///
+/// # Errors
+/// A [`ErrorKind::Link`] error naming an import that `imports` does not provide.
+pub(crate) fn link(module: &Module, imports: &Imports) -> Result<Linked, Error> {
+    let mut hosts = Vec::with_capacity(module.funcs.len());
+    for f in &module.funcs {
+        if f.is_import() {
+            let Some(h) = imports.get(&f.name) else {
+                return Err(Error::new(
+                    ErrorKind::Link,
+                    &module.source,
+                    f.loc,
+                    format!("import `@{}` is not provided by the host", f.name),
+                ));
+            };
+            hosts.push(Some(h.clone()));
+        } else {
+            hosts.push(None);
+        }
+    }
+    let (pages, max_pages) = match &module.memory {
+        Some(m) => (m.initial, m.max.unwrap_or(MAX_PAGES).min(MAX_PAGES)),
+        None => (0, 0),
+    };
+    let mut memory = vec![0u8; pages as usize * PAGE_SIZE as usize];
+    for d in &module.data {
+        // The verifier checked that every segment fits.
+        let start = d.offset as usize;
+        memory[start..start + d.bytes.len()].copy_from_slice(&d.bytes);
+    }
+    Ok(Linked {
+        hosts,
+        memory,
+        max_pages,
+    })
+}
+
 /// The most registers (8 bytes each) the frame stack may hold: a program that recurses
 /// with huge frames traps with `call stack exhausted` before it exhausts the host.
 const MAX_REGISTERS: usize = 64 << 20;
@@ -147,32 +193,11 @@ impl Instance {
     /// `imports` does not provide.
     pub fn new(module: &Module, imports: Imports, config: &Config) -> Result<Instance, Error> {
         verify(module)?;
-        let mut hosts = Vec::with_capacity(module.funcs.len());
-        for f in &module.funcs {
-            if f.is_import() {
-                let Some(h) = imports.get(&f.name) else {
-                    return Err(Error::new(
-                        ErrorKind::Link,
-                        &module.source,
-                        f.loc,
-                        format!("import `@{}` is not provided by the host", f.name),
-                    ));
-                };
-                hosts.push(Some(h.clone()));
-            } else {
-                hosts.push(None);
-            }
-        }
-        let (pages, max_pages) = match &module.memory {
-            Some(m) => (m.initial, m.max.unwrap_or(MAX_PAGES).min(MAX_PAGES)),
-            None => (0, 0),
-        };
-        let mut memory = vec![0u8; pages as usize * PAGE_SIZE as usize];
-        for d in &module.data {
-            // The verifier checked that every segment fits.
-            let start = d.offset as usize;
-            memory[start..start + d.bytes.len()].copy_from_slice(&d.bytes);
-        }
+        let Linked {
+            hosts,
+            memory,
+            max_pages,
+        } = link(module, &imports)?;
         Ok(Instance {
             prog: Arc::new(lower::lower(module)),
             memory,
