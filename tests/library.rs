@@ -342,3 +342,28 @@ entry:
     );
     assert_eq!(inst.call("size", &[]), Ok(vec![Value::I32(0)]));
 }
+
+/// A compiled module is shared between threads, each compiling and running at once.
+#[test]
+fn compiled_modules_are_shared_and_compiled_from_several_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<egjit::CompiledModule>();
+    send_sync::<egjit::Jit>();
+    let src = "func @sq(i64) -> i64 {\nentry(v0: i64):\n    v1 = imul.i64 v0, v0\n    return v1\n}";
+    let m = Module::from_text(src, "sq.egir").unwrap();
+    let jit = egjit::Jit::new(Config::default()).unwrap();
+    let shared = jit.compile(&m).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4i64 {
+            let (jit, m, shared) = (&jit, &m, shared.clone());
+            s.spawn(move || {
+                let own = jit.compile(m).unwrap();
+                for c in [own, shared] {
+                    let mut inst = c.instantiate(Imports::new()).unwrap();
+                    let got = inst.call("sq", &[Value::I64(t + 3)]).unwrap();
+                    assert_eq!(got, vec![Value::I64((t + 3) * (t + 3))]);
+                }
+            });
+        }
+    });
+}
