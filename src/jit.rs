@@ -130,6 +130,36 @@ impl CompiledModule {
         self.inner.image_len
     }
 
+    /// The emitted code disassembled (Intel syntax), function by function: each stencil
+    /// as placed, headed by its name and the IR operations it covers. Addresses are
+    /// offsets in the module's code, so the text is the same on every run.
+    pub fn disasm(&self) -> String {
+        use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+        use std::fmt::Write as _;
+        let c = &*self.inner;
+        let bytes = c.code.bytes();
+        let mut out = String::new();
+        let mut formatter = IntelFormatter::new();
+        let mut text = String::new();
+        let mut func = None;
+        for p in &c.placed {
+            if func != Some(p.func) {
+                func = Some(p.func);
+                let _ = writeln!(out, "func @{}:", c.module.funcs[p.func.0 as usize].name);
+            }
+            let _ = writeln!(out, "  ; {} ({})", p.stencil, p.covers);
+            let code = &bytes[p.offset..p.offset + p.len];
+            let mut decoder = Decoder::with_ip(64, code, p.offset as u64, DecoderOptions::NONE);
+            while decoder.can_decode() {
+                let i = decoder.decode();
+                text.clear();
+                formatter.format(&i, &mut text);
+                let _ = writeln!(out, "    {:06x}  {text}", i.ip());
+            }
+        }
+        out
+    }
+
     /// An instance: the module's memory with its data, and `imports` resolved.
     ///
     /// # Errors

@@ -46,6 +46,14 @@ enum Command {
         /// Arguments, decimal integers typed by the function's signature.
         args: Vec<String>,
     },
+    /// Print the code the JIT emits for a program, stencil by stencil, disassembled.
+    Disasm {
+        /// The program (`.egir` text), or `-` for standard input.
+        file: String,
+        /// One stencil per operation, no e-graph.
+        #[arg(long)]
+        single_op: bool,
+    },
     /// List the stencil library: name, IR pattern, operand kinds, size, cost, holes.
     Stencils {
         /// Also disassemble each stencil, with its holes marked.
@@ -111,6 +119,7 @@ fn main() -> ExitCode {
             max_call_depth,
             (interp, jit, single_op),
         ),
+        Command::Disasm { file, single_op } => disasm(&file, single_op),
         Command::Stencils { disasm } => {
             let _ = std::io::stdout().write_all(egjit::stencil::listing(disasm).as_bytes());
             Ok(())
@@ -355,6 +364,19 @@ fn cover(file: &str, rule_files: &[String], no_default_rules: bool) -> Result<()
     let selector = egjit::select::Selector::new(&config).map_err(Failure::Input)?;
     let cover = selector.cover(&module).map_err(Failure::Input)?;
     let _ = write!(std::io::stdout(), "{}", cover.display(&module));
+    Ok(())
+}
+
+fn disasm(file: &str, single_op: bool) -> Result<(), Failure> {
+    let module = load(file)?;
+    let config = Config {
+        single_op,
+        ..Config::default()
+    };
+    let compiled = egjit::Jit::new(config)
+        .and_then(|j| j.compile(&module))
+        .map_err(Failure::Input)?;
+    let _ = write!(std::io::stdout(), "{}", compiled.disasm());
     Ok(())
 }
 

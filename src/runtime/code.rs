@@ -72,4 +72,9 @@ impl ExecutableCode {
     pub fn address(&self, offset: usize) -> u64 {
         self.map.as_ptr() as u64 + offset as u64
     }
+
+    /// The code and data as mapped.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
 }

@@ -1,0 +1,45 @@
+//! Emitted code: snapshots of every corpus program's code as the JIT emits it,
+//! disassembled stencil by stencil (offsets in the module's code, so a snapshot changes
+//! only when the code does).
+
+use egjit::{Config, Jit, Module};
+
+#[test]
+fn corpus_code_snapshots() {
+    let mut paths: Vec<_> = std::fs::read_dir("tests/programs")
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "egir"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 30, "corpus of {}", paths.len());
+    let jit = Jit::new(Config::default()).expect("jit");
+    for path in paths {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let src = std::fs::read_to_string(&path).expect("read");
+        let m = Module::from_text(&src, &name).unwrap_or_else(|e| panic!("{e}"));
+        let compiled = jit.compile(&m).unwrap_or_else(|e| panic!("{e}"));
+        let text = compiled.disasm();
+        // Every instance of the cover is placed, in order (a `jump` may be dropped as
+        // its block comes next; moves and trampolines are the emitter's own).
+        let chosen: Vec<&str> = compiled
+            .cover()
+            .funcs
+            .iter()
+            .flat_map(|f| &f.blocks)
+            .flat_map(|b| &b.insts)
+            .map(|i| i.stencil.name)
+            .filter(|&n| n != "jump")
+            .collect();
+        let placed: Vec<&str> = compiled
+            .placed()
+            .iter()
+            .filter(|p| p.covers != "move" && p.covers != "jump")
+            .map(|p| p.stencil)
+            .collect();
+        assert_eq!(placed, chosen, "{name}");
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(format!("disasm_{name}"), text);
+        });
+    }
+}
