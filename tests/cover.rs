@@ -1,6 +1,9 @@
 //! Selection: covers of the corpus (snapshots), and one-line cases of what selection
 //! picks for small functions, written by hand.
 
+#[path = "support/corpus.rs"]
+mod corpus;
+
 use egjit::select::Selector;
 use egjit::Config;
 use egjit::Module;
@@ -172,13 +175,7 @@ case!(
 
 #[test]
 fn every_corpus_program_has_a_cover_no_dearer_than_single_op() {
-    let mut dir: Vec<_> = std::fs::read_dir("tests/programs")
-        .expect("corpus")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "egir"))
-        .collect();
-    dir.sort();
-    assert!(dir.len() >= 30, "corpus of {}", dir.len());
+    let dir = corpus::paths();
     let selector = Selector::new(&Config::default()).expect("rules");
     for path in dir {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();

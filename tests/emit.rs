@@ -2,17 +2,14 @@
 //! disassembled stencil by stencil (offsets in the module's code, so a snapshot changes
 //! only when the code does).
 
+#[path = "support/corpus.rs"]
+mod corpus;
+
 use egjit::{Config, Jit, Module};
 
 #[test]
 fn corpus_code_snapshots() {
-    let mut paths: Vec<_> = std::fs::read_dir("tests/programs")
-        .expect("corpus")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "egir"))
-        .collect();
-    paths.sort();
-    assert!(paths.len() >= 30, "corpus of {}", paths.len());
+    let paths = corpus::paths();
     let jit = Jit::new(Config::default()).expect("jit");
     for path in paths {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
