@@ -270,3 +270,26 @@ fn print_writes_canonical_text() {
         "func @f(i32) -> i32 {\nentry(v7: i32):\n    v9 = iconst.i32 -1\n    v8 = iadd.i32 v7, v9\n    return v8\n}\n"
     );
 }
+
+#[test]
+fn stats_go_to_standard_error() {
+    let fib = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/programs/fib.egir");
+    for (flag, engine) in [("--jit", "e-graph"), ("--single-op", "single-op")] {
+        let o = egjit(&["run", fib, flag, "--stats"], None);
+        assert_eq!((status(&o), stdout(&o).as_str()), (0, "610\n"));
+        let err = stderr(&o);
+        // fib.egir has 24 operations: 11 in @fib, 10 in @fib64, 3 in @main.
+        let rest = err
+            .strip_prefix("stats: compile ")
+            .unwrap_or_else(|| panic!("{err}"));
+        let (micros, rest) = rest.split_once(" µs, code ").expect("compile time");
+        assert!(micros.parse::<u64>().is_ok(), "{err}");
+        let (bytes, rest) = rest.split_once(" bytes, 24 IR operations, ").expect("ops");
+        assert!(bytes.parse::<u64>().unwrap() > 0, "{err}");
+        let (stencils, rest) = rest.split_once(" stencils (").expect("stencils");
+        assert!(stencils.parse::<u64>().unwrap() >= 10, "{err}");
+        assert_eq!(rest, format!("{engine})\n"));
+    }
+    let o = egjit(&["run", fib, "--interp", "--stats"], None);
+    assert_eq!(status(&o), 2);
+}

@@ -40,6 +40,10 @@ enum Command {
         /// Run on the JIT with one stencil per operation and no e-graph.
         #[arg(long, conflicts_with_all = ["interp", "jit"])]
         single_op: bool,
+        /// Print compile time, code bytes, IR operations and stencils placed to standard
+        /// error (JIT engines).
+        #[arg(long, conflicts_with = "interp")]
+        stats: bool,
         /// The most nested calls before `call stack exhausted`.
         #[arg(long, value_name = "N", default_value_t = Config::default().max_call_depth)]
         max_call_depth: u32,
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
             interp,
             jit,
             single_op,
+            stats,
             max_call_depth,
             args,
         } => run(
@@ -117,7 +122,7 @@ fn main() -> ExitCode {
             &invoke,
             &args,
             max_call_depth,
-            (interp, jit, single_op),
+            (interp, jit, single_op, stats),
         ),
         Command::Disasm { file, single_op } => disasm(&file, single_op),
         Command::Stencils { disasm } => {
@@ -178,7 +183,7 @@ fn run(
     invoke: &str,
     args: &[String],
     max_call_depth: u32,
-    (interp, jit, single_op): (bool, bool, bool),
+    (interp, jit, single_op, stats): (bool, bool, bool, bool),
 ) -> Result<(), Failure> {
     let module = load(file)?;
     let Some(id) = module.func_by_name(invoke) else {
@@ -228,9 +233,26 @@ fn run(
     // The JIT is the default engine; `--jit` says so explicitly.
     let _ = jit;
     let outcome = if !interp {
-        let compiled = egjit::Jit::new(config)
-            .and_then(|j| j.compile(&module))
-            .map_err(Failure::Input)?;
+        let jit = egjit::Jit::new(config).map_err(Failure::Input)?;
+        let start = std::time::Instant::now();
+        let compiled = jit.compile(&module).map_err(Failure::Input)?;
+        if stats {
+            let elapsed = start.elapsed();
+            let operations: usize = module
+                .funcs
+                .iter()
+                .filter_map(|f| f.body.as_ref())
+                .flat_map(|b| &b.blocks)
+                .map(|b| b.insts.len() + usize::from(b.term.is_some()))
+                .sum();
+            eprintln!(
+                "stats: compile {} µs, code {} bytes, {operations} IR operations, {} stencils ({})",
+                elapsed.as_micros(),
+                compiled.code_size(),
+                compiled.placed().len(),
+                if single_op { "single-op" } else { "e-graph" }
+            );
+        }
         let mut instance = compiled
             .instantiate(host_imports())
             .map_err(Failure::Input)?;
