@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::emit::{self, Absolute, Image, Placed};
 use crate::interp::{CallError, Caller, HostFn, Imports};
-use crate::ir::{type_list, verify, Module, Signature, Type};
+use crate::ir::{type_list, verify, Module, Type};
 use crate::runtime::{CodeBuffer, ExecutableCode};
 use crate::select::cover::Cover;
 use crate::select::Selector;
@@ -63,9 +63,18 @@ impl Jit {
             loc: None,
             message: format!("cannot map code memory: {e}"),
         })?;
+        // Room past the frame end for the widest import's arguments and results.
+        let import_area = 8 * module
+            .funcs
+            .iter()
+            .filter(|f| f.is_import())
+            .map(|f| f.sig.params.len().max(f.sig.results.len()))
+            .max()
+            .unwrap_or(0) as u64;
         Ok(CompiledModule {
             inner: Arc::new(Compiled {
                 code,
+                import_area,
                 image_len: image.bytes.len(),
                 funcs: image.funcs,
                 placed: image.placed,
@@ -99,6 +108,8 @@ fn load(image: &Image) -> std::io::Result<ExecutableCode> {
 
 struct Compiled {
     code: ExecutableCode,
+    /// Bytes the import helper may use past the last frame.
+    import_area: u64,
     image_len: usize,
     funcs: Vec<Option<emit::FuncCode>>,
     placed: Vec<Placed>,
@@ -177,8 +188,7 @@ impl CompiledModule {
                 memory,
                 max_pages,
                 hosts,
-                sigs: module.funcs.iter().map(|f| f.sig.clone()).collect(),
-                names: module.funcs.iter().map(|f| f.name.clone()).collect(),
+                compiled: self.clone(),
                 host_error: None,
             }),
             frames: Vec::new(),
@@ -191,8 +201,8 @@ struct State {
     memory: Vec<u8>,
     max_pages: u32,
     hosts: Vec<Option<HostFn>>,
-    sigs: Vec<Signature>,
-    names: Vec<String>,
+    /// The module, for the imports' signatures and names.
+    compiled: CompiledModule,
     /// The message of the host error that ended the running call.
     host_error: Option<String>,
 }
@@ -234,14 +244,8 @@ impl JitInstance {
         if self.frames.is_empty() {
             self.frames = vec![0u64; FRAME_STACK / 8];
         }
-        // Room past the frame end for the widest import's arguments and results.
-        let slack = 8
-            * (c.module.funcs.iter())
-                .map(|f| f.sig.params.len().max(f.sig.results.len()))
-                .max()
-                .unwrap_or(0) as u64;
         let frames = self.frames.as_mut_ptr();
-        let frame_end = frames as u64 + (8 * self.frames.len()) as u64 - slack;
+        let frame_end = frames as u64 + (8 * self.frames.len()) as u64 - c.import_area;
         if frames as u64 + fcode.frame_size > frame_end {
             return Err(CallError::Trap(Trap::CallStackExhausted));
         }
@@ -320,37 +324,35 @@ fn run_entry(entry: StencilFn, frames: *mut u8, ctx: &mut Ctx, max_depth: u32) -
     }
 }
 
-fn trap_of(code: u64, state: &mut State) -> Trap {
-    match code {
-        1 => Trap::DivideByZero,
-        2 => Trap::IntegerOverflow,
-        3 => Trap::OutOfBounds,
-        4 => Trap::Unreachable,
-        5 => Trap::CallStackExhausted,
-        _ => Trap::Host(
+fn trap_of(status: u64, state: &mut State) -> Trap {
+    match TrapCode::from_status(status) {
+        Some(TrapCode::HostError) | None => Trap::Host(
             state
                 .host_error
                 .take()
-                .unwrap_or_else(|| format!("unknown trap code {code}")),
+                .unwrap_or_else(|| format!("unknown trap status {status}")),
         ),
+        Some(code) => Trap::from_code(code),
     }
 }
 
 /// Calls import `index` with its arguments at `args` and writes its results there.
 unsafe extern "C" fn import_helper(ctx: *mut Ctx, args: *mut u64, index: u64) -> u64 {
     // SAFETY: `host` is the `State` of the instance whose call is running, and `args`
-    // has room for the import's parameters and results (the frame stack's slack).
+    // has room for the import's parameters and results (`import_area`).
     let state = unsafe { &mut *(*ctx).host.cast::<State>() };
     let i = index as usize;
-    let sig = state.sigs[i].clone();
-    let vals: Vec<Value> = sig
+    let compiled = state.compiled.clone();
+    let f = &compiled.inner.module.funcs[i];
+    let vals: Vec<Value> = f
+        .sig
         .params
         .iter()
         .enumerate()
         .map(|(k, &t)| Value::from_bits(t, unsafe { *args.add(k) }))
         .collect();
     let Some(host) = state.hosts[i].clone() else {
-        state.host_error = Some(format!("import `@{}` has no host function", state.names[i]));
+        state.host_error = Some(format!("import `@{}` has no host function", f.name));
         return TrapCode::HostError as u64;
     };
     let mut caller = Caller {
@@ -362,12 +364,12 @@ unsafe extern "C" fn import_helper(ctx: *mut Ctx, args: *mut u64, index: u64) ->
     match out {
         Ok(results) => {
             let types: Vec<Type> = results.iter().map(|v| v.ty()).collect();
-            if types != sig.results {
+            if types != f.sig.results {
                 state.host_error = Some(format!(
                     "host function `@{}` returned ({}), but its import declares {}",
-                    state.names[i],
+                    f.name,
                     type_list(&types),
-                    sig
+                    f.sig
                 ));
                 return TrapCode::HostError as u64;
             }

@@ -27,6 +27,21 @@ pub enum TrapCode {
     HostError = 6,
 }
 
+impl TrapCode {
+    /// The trap a stencil's nonzero return status stands for, if it is one.
+    pub fn from_status(status: u64) -> Option<TrapCode> {
+        Some(match status {
+            1 => TrapCode::DivideByZero,
+            2 => TrapCode::IntegerOverflow,
+            3 => TrapCode::OutOfBounds,
+            4 => TrapCode::Unreachable,
+            5 => TrapCode::CallStackExhausted,
+            6 => TrapCode::HostError,
+            _ => return None,
+        })
+    }
+}
+
 /// An integer machine word: `u32` (the IR's `i32`) or `u64` (`i64`).
 pub trait Word: Copy + Eq + Ord {
     /// Width in bits.

@@ -40,3 +40,17 @@ fn corpus_code_snapshots() {
         });
     }
 }
+
+/// Single-op code names each stencil after its operation, terminators included.
+#[test]
+fn single_op_code_names_what_each_stencil_covers() {
+    let src = std::fs::read_to_string("tests/programs/br_table.egir").expect("read");
+    let m = Module::from_text(&src, "br_table").unwrap_or_else(|e| panic!("{e}"));
+    let config = Config {
+        single_op: true,
+        ..Config::default()
+    };
+    let text = Jit::new(config).unwrap().compile(&m).unwrap().disasm();
+    assert!(text.contains("  ; br_table_i32_s (br_table)\n"), "{text}");
+    assert!(text.contains("  ; ret (return)\n"), "{text}");
+}

@@ -62,8 +62,6 @@ pub struct Image {
     pub absolute: Vec<(usize, Absolute)>,
     /// Every stencil placed, in order.
     pub placed: Vec<Placed>,
-    /// IR operations emitted, and stencil instances.
-    pub operations: usize,
 }
 
 /// Where a code hole leads.
@@ -322,7 +320,6 @@ impl<'a> FuncEmitter<'a> {
 
     fn block(&mut self, bc: &BlockCover, next: Option<usize>) -> Result<(), String> {
         for inst in &bc.insts {
-            self.image.operations += inst.covers.len();
             match &inst.detail {
                 Detail::None | Detail::Offset(_) => {
                     let off = match inst.detail {
@@ -332,11 +329,13 @@ impl<'a> FuncEmitter<'a> {
                     let fills = self.operand_fills(inst);
                     let result = inst.result.map(|r| 8 * self.slot(r) as i64);
                     let drop = inst.stencil.tail_jmp > 0;
+                    let grow = self.data.grow_helper;
                     self.place(inst.stencil, drop, &inst.covers.join(" "), |h| match h {
                         HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
                         HoleValue::Result => result.map(Fill::Num),
                         HoleValue::Offset => Some(Fill::Num(off)),
                         HoleValue::Continue => Some(Fill::Next),
+                        HoleValue::GrowHelper => Some(Fill::At(Target::Data(grow))),
                         _ => None,
                     })?;
                 }
@@ -552,8 +551,8 @@ impl<'a> FuncEmitter<'a> {
     }
 
     /// Copies `stencil` (without its trailing `jmp` when `drop_tail`) and fills its
-    /// holes: `fill` gives each hole's value; a hole it has none for is an error, but for
-    /// the dropped `jmp`'s and, in helpers, the slots `fill` leaves to the data.
+    /// holes: `fill` gives each hole's value; a hole it has none for (but one in the
+    /// dropped `jmp`) is an error.
     fn place(
         &mut self,
         stencil: &'static Stencil,
@@ -575,17 +574,15 @@ impl<'a> FuncEmitter<'a> {
             stencil: stencil.name,
             covers: covers.to_string(),
         });
-        let grow = self.data.grow_helper;
         for (k, hole) in stencil.holes.iter().enumerate() {
             if hole.offset as usize + 4 > len {
                 continue;
             }
-            let value = match (fill(hole.value), hole.value) {
-                (Some(v), _) => v,
-                (None, HoleValue::GrowHelper) => Fill::At(Target::Data(grow)),
-                (None, v) => {
-                    return Err(format!("nothing for hole {v:?} of `{}`", stencil.name));
-                }
+            let Some(value) = fill(hole.value) else {
+                return Err(format!(
+                    "nothing for hole {:?} of `{}`",
+                    hole.value, stencil.name
+                ));
             };
             let code = &mut self.image.bytes[at..at + len];
             match value {

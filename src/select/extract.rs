@@ -430,7 +430,6 @@ fn fusions(
             }
         }
     }
-    let fusing: Vec<&'static Tile> = tiles().tiles.iter().filter(|t| t.fuses_effect).collect();
     effects
         .iter()
         .enumerate()
@@ -463,10 +462,13 @@ fn fusions(
             }
             let mut ways = Vec::new();
             for node in &class.nodes {
-                for &tile in fusing.iter().filter(|t| match t.pat {
-                    super::tiles::Pat::Node(op, _) => root_key(op) == root_key(node.op),
-                    _ => false,
-                }) {
+                let by_root = tiles().by_root.get(&root_key(node.op));
+                for tile in by_root
+                    .into_iter()
+                    .flatten()
+                    .map(|&t| &tiles().tiles[t])
+                    .filter(|t| t.fuses_effect)
+                {
                     for m in matches(g, tile, user, Some(node), Some(load)) {
                         let ready = slot_operands_of(tile, &m.operands)
                             .all(|o| earliest[ix(g.find(o))] <= k as u32);
@@ -493,25 +495,29 @@ fn earliest(g: &Graph, n: usize) -> Vec<u32> {
     let mut h = Hyper::new(n);
     for class in g.classes() {
         for node in &class.nodes {
-            let own = match node.op {
-                NodeOp::Effect { seq, .. } | NodeOp::Term(_, seq) => seq.saturating_add(1),
-                _ => 0,
-            };
-            h.push(ix(class.id), own, node.args.iter().map(|&a| ix(g.find(a))));
+            h.push(
+                ix(class.id),
+                own_position(node),
+                node.args.iter().map(|&a| ix(g.find(a))),
+            );
         }
     }
     h.solve(u32::max, &|_| false).0
 }
 
-fn node_earliest(n: &Node, e: &[u32]) -> u32 {
-    let own = match n.op {
+/// After which effect a node itself can run: its own position for an effect, else 0.
+fn own_position(n: &Node) -> u32 {
+    match n.op {
         NodeOp::Effect { seq, .. } | NodeOp::Term(_, seq) => seq.saturating_add(1),
         _ => 0,
-    };
+    }
+}
+
+fn node_earliest(n: &Node, e: &[u32]) -> u32 {
     n.args
         .iter()
         .map(|a| e.get(ix(*a)).copied().unwrap_or(u32::MAX))
-        .fold(own, u32::max)
+        .fold(own_position(n), u32::max)
 }
 
 /// Covers a block whose e-graph has been rewritten.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use egg::Rewrite;
 
-use crate::ir::{FuncId, Module, Opcode, TermKind, Type};
+use crate::ir::{FuncId, Module, Opcode, Type};
 use crate::{Config, Error};
 use cover::{Cover, FuncCover, Saturation};
 use tiles::tiles;
@@ -248,58 +248,23 @@ fn saturate(
 }
 
 /// The cost of one stencil per IR operation: constants by `iconst`, every other
-/// operation by its all-slot stencil, calls and branches with their moves by `copy_s`.
+/// operation by its all-slot stencil, calls and branches with their moves by `copy_s`
+/// (the cost of [`single::single_op_cover`], found without building it).
 pub fn single_op_cost(module: &Module, body: &crate::ir::Body) -> u32 {
-    let t = tiles();
-    let sp = &t.special;
-    let all_slots = |op: Opcode, ty: Option<Type>| t.all_slots.get(&(op, ty)).map_or(0, |s| s.cost);
-    let named = |n: &str| crate::stencil::Stencil::by_name(n).map_or(0, |s| s.cost);
+    let copy = tiles().special.copy.cost;
+    let with_moves = |(s, moves): (&crate::stencil::Stencil, u32)| {
+        s.cost.saturating_add(copy.saturating_mul(moves))
+    };
     let mut cost = 0u32;
-    let mut add = |c: u32| cost = cost.saturating_add(c);
     for block in &body.blocks {
         for inst in &block.insts {
-            match inst.op {
-                Opcode::Iconst => {
-                    let ty = inst.ty.unwrap_or(Type::I32);
-                    add(extract::iconst_cost(ty, inst.imm));
-                }
-                Opcode::Call => {
-                    let import = inst
-                        .func
-                        .and_then(|f| module.funcs.get(f.0 as usize))
-                        .is_some_and(|f| f.is_import());
-                    add(if import {
-                        sp.call_import.cost
-                    } else {
-                        sp.call.cost
-                    });
-                    let moves = (inst.args.len() + inst.results.len()) as u32;
-                    add(sp.copy.cost.saturating_mul(moves));
-                }
-                // Untyped effects (memory.size, memory.grow) have stencils of no type.
-                op => add(all_slots(op, inst.ty)),
-            }
+            let c = single::inst_stencil(module, inst).map_or(0, with_moves);
+            cost = cost.saturating_add(c);
         }
-        let Some(term) = &block.term else { continue };
-        let moves = graph::term_uses(&term.kind).len() as u32;
-        match &term.kind {
-            TermKind::Jump(_) => {
-                add(named("jump"));
-                add(sp.copy.cost.saturating_mul(moves));
-            }
-            TermKind::Brif { cond, .. } => {
-                add(named(match body.ty(*cond) {
-                    Type::I32 => "brif_i32_s",
-                    Type::I64 => "brif_i64_s",
-                }));
-                add(sp.copy.cost.saturating_mul(moves - 1));
-            }
-            TermKind::BrTable { .. } => add(named("br_table_i32_s")),
-            TermKind::Return(_) => {
-                add(named("ret"));
-                add(sp.copy.cost.saturating_mul(moves));
-            }
-            TermKind::Trap => add(named("trap")),
+        if let Some(term) = &block.term {
+            let c =
+                single::term_stencil(body, &term.kind).map_or(0, |(s, _, m)| with_moves((s, m)));
+            cost = cost.saturating_add(c);
         }
     }
     cost

@@ -6,7 +6,7 @@ use super::cover::{
 };
 use super::extract::iconst;
 use super::tiles::tiles;
-use crate::ir::{Body, FuncId, Module, Opcode, Target, TermKind, Type, Value};
+use crate::ir::{Body, FuncId, Inst, Module, Opcode, Target, TermKind, Type, Value};
 use crate::stencil::{HoleValue, Stencil};
 use crate::{Error, ErrorKind};
 
@@ -26,8 +26,50 @@ fn edge(body: &Body, t: &Target) -> Edge {
     }
 }
 
-fn named(name: &str) -> Result<&'static Stencil, String> {
-    Stencil::by_name(name).ok_or_else(|| format!("the stencil library lacks `{name}`"))
+/// An instruction's stencil in the single-op cover, and the moves it makes (a call's
+/// arguments and results); `None` when the library has none.
+pub(crate) fn inst_stencil(module: &Module, inst: &Inst) -> Option<(&'static Stencil, u32)> {
+    let t = tiles();
+    match inst.op {
+        Opcode::Iconst => Some((iconst(inst.ty.unwrap_or(Type::I32), inst.imm).0, 0)),
+        Opcode::Call => {
+            let import = inst
+                .func
+                .and_then(|f| module.funcs.get(f.0 as usize))
+                .is_some_and(|f| f.is_import());
+            let s = if import {
+                t.special.call_import
+            } else {
+                t.special.call
+            };
+            Some((s, (inst.args.len() + inst.results.len()) as u32))
+        }
+        // Untyped effects (memory.size, memory.grow) have stencils of no type.
+        op => t.all_slots.get(&(op, inst.ty)).map(|&s| (s, 0)),
+    }
+}
+
+/// A terminator's stencil, its name, and the moves it makes (branch arguments, return
+/// values).
+pub(crate) fn term_stencil(
+    body: &Body,
+    kind: &TermKind,
+) -> Option<(&'static Stencil, &'static str, u32)> {
+    let sp = &tiles().special;
+    let moves = |ts: &[&Target]| ts.iter().map(|t| t.args.len() as u32).sum();
+    Some(match kind {
+        TermKind::Jump(t) => (sp.jump, "jump", moves(&[t])),
+        TermKind::Brif { cond, then, els } => {
+            let s = match body.ty(*cond) {
+                Type::I32 => sp.brif_i32,
+                Type::I64 => sp.brif_i64,
+            };
+            (s, "brif", moves(&[then, els]))
+        }
+        TermKind::BrTable { .. } => (sp.br_table, "br_table", 0),
+        TermKind::Return(vals) => (sp.ret, "return", vals.len() as u32),
+        TermKind::Trap => (sp.trap, "trap", 0),
+    })
 }
 
 /// Covers every function of a verified module with one stencil per operation.
@@ -35,8 +77,7 @@ fn named(name: &str) -> Result<&'static Stencil, String> {
 /// # Errors
 /// An operation without a stencil, located at it.
 pub fn single_op_cover(module: &Module) -> Result<Cover, Error> {
-    let t = tiles();
-    let sp = &t.special;
+    let copy = tiles().special.copy.cost;
     let mut out = Cover::default();
     for (i, f) in module.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
@@ -44,76 +85,68 @@ pub fn single_op_cover(module: &Module) -> Result<Cover, Error> {
         for (b, block) in body.blocks() {
             let mut insts = Vec::with_capacity(block.insts.len() + 1);
             for inst in &block.insts {
-                let ty = inst.ty.unwrap_or(Type::I32);
-                let new = |stencil: &'static Stencil, operands, result, detail| Instance {
-                    stencil,
-                    covers: vec![inst.mnemonic()],
-                    operands,
-                    result,
-                    detail,
-                    cost: stencil.cost,
+                let Some((stencil, moves)) = inst_stencil(module, inst) else {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        &module.source,
+                        inst.loc,
+                        format!("no stencil covers `{}`", inst.mnemonic()),
+                    ));
                 };
-                insts.push(match inst.op {
-                    Opcode::Iconst => {
-                        let (s, ops) = iconst(ty, inst.imm);
-                        new(s, ops, Some(SlotRef::Value(inst.results[0])), Detail::None)
-                    }
+                let (operands, result, detail) = match inst.op {
+                    Opcode::Iconst => (
+                        iconst(inst.ty.unwrap_or(Type::I32), inst.imm).1,
+                        Some(SlotRef::Value(inst.results[0])),
+                        Detail::None,
+                    ),
                     Opcode::Call => {
                         let func = inst.func.unwrap_or(FuncId(0));
-                        let import = module
-                            .funcs
-                            .get(func.0 as usize)
-                            .is_some_and(|f| f.is_import());
-                        let s = if import { sp.call_import } else { sp.call };
-                        new(
-                            s,
-                            Vec::new(),
-                            None,
-                            Detail::Call {
-                                func,
-                                import,
-                                args: inst.args.iter().map(|&a| slot(a)).collect(),
-                                results: inst.results.clone(),
-                            },
-                        )
+                        let detail = Detail::Call {
+                            func,
+                            import: stencil.name == "call_import",
+                            args: inst.args.iter().map(|&a| slot(a)).collect(),
+                            results: inst.results.clone(),
+                        };
+                        (Vec::new(), None, detail)
                     }
                     op => {
-                        let Some(&s) = t.all_slots.get(&(op, inst.ty)) else {
-                            return Err(Error::new(
-                                ErrorKind::Unsupported,
-                                &module.source,
-                                inst.loc,
-                                format!("no stencil covers `{}`", inst.mnemonic()),
-                            ));
-                        };
-                        let has_result = s.holes.iter().any(|h| h.value == HoleValue::Result);
-                        let result = inst
-                            .results
-                            .first()
-                            .filter(|_| has_result)
-                            .map(|&r| SlotRef::Value(r));
+                        let has_result = stencil.holes.iter().any(|h| h.value == HoleValue::Result);
                         let detail = if op.info().imm == crate::ir::oplist::Imm::Offset {
                             Detail::Offset(inst.imm as u32)
                         } else {
                             Detail::None
                         };
-                        new(
-                            s,
+                        (
                             inst.args.iter().map(|&a| slot(a)).collect(),
-                            result,
+                            inst.results
+                                .first()
+                                .filter(|_| has_result)
+                                .map(|&r| SlotRef::Value(r)),
                             detail,
                         )
                     }
+                };
+                insts.push(Instance {
+                    stencil,
+                    covers: vec![inst.mnemonic()],
+                    operands,
+                    result,
+                    detail,
+                    cost: stencil.cost.saturating_add(copy.saturating_mul(moves)),
                 });
             }
             if let Some(term) = &block.term {
-                let (name, operands, detail) = match &term.kind {
-                    TermKind::Jump(target) => ("jump", vec![], Detail::Jump(edge(body, target))),
+                let (stencil, name, moves) = term_stencil(body, &term.kind).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Unsupported,
+                        &module.source,
+                        term.loc,
+                        "no stencil covers the terminator",
+                    )
+                })?;
+                let (operands, detail) = match &term.kind {
+                    TermKind::Jump(target) => (vec![], Detail::Jump(edge(body, target))),
                     TermKind::Brif { cond, then, els } => (
-                        match body.ty(*cond) {
-                            Type::I32 => "brif_i32_s",
-                            Type::I64 => "brif_i64_s",
-                        },
                         vec![slot(*cond)],
                         Detail::Brif {
                             then: edge(body, then),
@@ -125,7 +158,6 @@ pub fn single_op_cover(module: &Module) -> Result<Cover, Error> {
                         targets,
                         default,
                     } => (
-                        "br_table_i32_s",
                         vec![slot(*index)],
                         Detail::BrTable {
                             targets: targets.clone(),
@@ -133,21 +165,18 @@ pub fn single_op_cover(module: &Module) -> Result<Cover, Error> {
                         },
                     ),
                     TermKind::Return(vals) => (
-                        "ret",
                         vec![],
                         Detail::Return(vals.iter().map(|&v| slot(v)).collect()),
                     ),
-                    TermKind::Trap => ("trap", vec![], Detail::None),
+                    TermKind::Trap => (vec![], Detail::None),
                 };
-                let stencil = named(name)
-                    .map_err(|m| Error::new(ErrorKind::Unsupported, &module.source, term.loc, m))?;
                 insts.push(Instance {
                     stencil,
-                    covers: vec![name.split('_').next().unwrap_or(name).to_string()],
+                    covers: vec![name.to_string()],
                     operands,
                     result: None,
                     detail,
-                    cost: stencil.cost,
+                    cost: stencil.cost.saturating_add(copy.saturating_mul(moves)),
                 });
             }
             let cost = insts.iter().fold(0u32, |a, i| a.saturating_add(i.cost));
@@ -165,13 +194,13 @@ pub fn single_op_cover(module: &Module) -> Result<Cover, Error> {
                 cost,
             });
         }
-        let single = super::single_op_cost(module, body);
+        let cost = blocks.iter().fold(0u32, |a, b| a.saturating_add(b.cost));
         out.funcs.push(FuncCover {
             func: FuncId(i as u32),
             name: f.name.clone(),
             blocks,
-            cost: single,
-            single_op_cost: single,
+            cost,
+            single_op_cost: cost,
         });
     }
     Ok(out)

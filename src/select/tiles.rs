@@ -44,6 +44,12 @@ pub struct Special {
     pub copy: &'static Stencil,
     pub call: &'static Stencil,
     pub call_import: &'static Stencil,
+    pub jump: &'static Stencil,
+    pub brif_i32: &'static Stencil,
+    pub brif_i64: &'static Stencil,
+    pub br_table: &'static Stencil,
+    pub ret: &'static Stencil,
+    pub trap: &'static Stencil,
 }
 
 /// Every tile of the library, and the special stencils.
@@ -72,6 +78,12 @@ pub fn tiles() -> &'static Tiles {
             copy: named("copy_s"),
             call: named("call"),
             call_import: named("call_import"),
+            jump: named("jump"),
+            brif_i32: named("brif_i32_s"),
+            brif_i64: named("brif_i64_s"),
+            br_table: named("br_table_i32_s"),
+            ret: named("ret"),
+            trap: named("trap"),
         };
         let tiles = STENCILS
             .iter()
