@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::emit::{self, Absolute, Image, Placed};
 use crate::interp::{CallError, Caller, HostFn, Imports};
-use crate::ir::{type_list, verify, Module, Type};
+use crate::ir::{type_list, verify, Body, Function, Module, Type};
 use crate::runtime::{CodeBuffer, ExecutableCode};
 use crate::select::cover::Cover;
 use crate::select::Selector;
@@ -51,12 +51,12 @@ impl Jit {
     /// A verification error, an operation without a stencil, or the OS refusing memory.
     pub fn compile(&self, module: &Module) -> Result<CompiledModule, Error> {
         verify(module)?;
-        let cover = if self.config.single_op {
-            crate::select::single::single_op_cover(module)?
+        let (image, cover) = if self.config.single_op {
+            (emit::emit_single_op(module)?, None)
         } else {
-            self.selector.cover(module)?
+            let cover = self.selector.cover(module)?;
+            (emit::emit(module, &cover)?, Some(cover))
         };
-        let image = emit::emit(module, &cover)?;
         let code = load(&image).map_err(|e| Error {
             kind: ErrorKind::Link,
             file: module.source.clone(),
@@ -78,11 +78,32 @@ impl Jit {
                 image_len: image.bytes.len(),
                 funcs: image.funcs,
                 placed: image.placed,
-                module: module.clone(),
+                module: interface(module),
                 cover,
                 config: self.config.clone(),
             }),
         })
+    }
+}
+
+/// What running a compiled module needs of its IR: the functions' names and signatures,
+/// the memory and the data. The bodies are left out (a defined function keeps an empty
+/// one, so imports still tell themselves apart); the code stands for them.
+fn interface(module: &Module) -> Module {
+    Module {
+        memory: module.memory.clone(),
+        data: module.data.clone(),
+        funcs: module
+            .funcs
+            .iter()
+            .map(|f| Function {
+                name: f.name.clone(),
+                sig: f.sig.clone(),
+                body: f.body.as_ref().map(|_| Body::default()),
+                loc: f.loc,
+            })
+            .collect(),
+        source: module.source.clone(),
     }
 }
 
@@ -113,8 +134,9 @@ struct Compiled {
     image_len: usize,
     funcs: Vec<Option<emit::FuncCode>>,
     placed: Vec<Placed>,
+    /// The module's [`interface`].
     module: Module,
-    cover: Cover,
+    cover: Option<Cover>,
     config: Config,
 }
 
@@ -126,9 +148,11 @@ pub struct CompiledModule {
 }
 
 impl CompiledModule {
-    /// What selection chose.
-    pub fn cover(&self) -> &Cover {
-        &self.inner.cover
+    /// What selection chose; `None` for the single-op engine, which places one stencil
+    /// per operation without building a cover
+    /// ([`crate::select::single::single_op_cover`] lists those stencils).
+    pub fn cover(&self) -> Option<&Cover> {
+        self.inner.cover.as_ref()
     }
 
     /// The stencils placed, in order, with their offsets in the code.

@@ -5,12 +5,43 @@
 #[path = "support/corpus.rs"]
 mod corpus;
 
+use egjit::emit::Placed;
+use egjit::select::cover::{Cover, Covers};
+use egjit::select::single::single_op_cover;
 use egjit::{Config, Jit, Module};
+
+/// The stencils of a cover's instances in order, `jump`s left out (one is dropped when
+/// its block comes next).
+fn chosen(cover: &Cover) -> Vec<&'static str> {
+    cover
+        .funcs
+        .iter()
+        .flat_map(|f| &f.blocks)
+        .flat_map(|b| &b.insts)
+        .map(|i| i.stencil.name)
+        .filter(|&n| n != "jump")
+        .collect()
+}
+
+/// The stencils placed for instances in order: the emitter's own moves and jumps left
+/// out.
+fn placed(placed: &[Placed]) -> Vec<&'static str> {
+    placed
+        .iter()
+        .filter(|p| !matches!(p.covers, Covers::Name("move" | "jump")))
+        .map(|p| p.stencil)
+        .collect()
+}
 
 #[test]
 fn corpus_code_snapshots() {
     let paths = corpus::paths();
     let jit = Jit::new(Config::default()).expect("jit");
+    let single_jit = Jit::new(Config {
+        single_op: true,
+        ..Config::default()
+    })
+    .expect("single-op jit");
     for path in paths {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         let src = std::fs::read_to_string(&path).expect("read");
@@ -19,22 +50,13 @@ fn corpus_code_snapshots() {
         let text = compiled.disasm();
         // Every instance of the cover is placed, in order (a `jump` may be dropped as
         // its block comes next; moves and trampolines are the emitter's own).
-        let chosen: Vec<&str> = compiled
-            .cover()
-            .funcs
-            .iter()
-            .flat_map(|f| &f.blocks)
-            .flat_map(|b| &b.insts)
-            .map(|i| i.stencil.name)
-            .filter(|&n| n != "jump")
-            .collect();
-        let placed: Vec<&str> = compiled
-            .placed()
-            .iter()
-            .filter(|p| p.covers != "move" && p.covers != "jump")
-            .map(|p| p.stencil)
-            .collect();
-        assert_eq!(placed, chosen, "{name}");
+        let cover = compiled.cover().expect("the e-graph JIT keeps its cover");
+        assert_eq!(placed(compiled.placed()), chosen(cover), "{name}");
+        // Single-op code, placed straight from the IR, is the single-op cover's.
+        let single = single_jit.compile(&m).unwrap_or_else(|e| panic!("{e}"));
+        assert!(single.cover().is_none());
+        let expected = single_op_cover(&m).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(placed(single.placed()), chosen(&expected), "{name}");
         insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!(format!("disasm_{name}"), text);
         });

@@ -11,9 +11,11 @@
 
 mod moves;
 
+use smallvec::SmallVec;
+
 use crate::ir::{Body, FuncId, Module, Type, Value};
-use crate::select::cover::Cover;
-use crate::select::cover::{BlockCover, Detail, Edge, FuncCover, Instance, Operand, SlotRef};
+use crate::select::cover::{Cover, Covers, Detail, Edge, FuncCover, Instance, Operand, SlotRef};
+use crate::select::single::{inst_instance, term_instance};
 use crate::select::tiles::tiles;
 use crate::stencil::{patch, HoleValue, Stencil};
 use crate::{Error, ErrorKind};
@@ -48,8 +50,9 @@ pub struct Placed {
     pub offset: usize,
     pub len: usize,
     pub stencil: &'static str,
-    /// What it stands for: the IR operations it covers, or a move.
-    pub covers: String,
+    /// What it stands for: the IR operations it covers, or a move (`move`) or a jump
+    /// (`jump`) of the emitter's own.
+    pub covers: Covers,
 }
 
 /// A module's code, not yet in executable memory.
@@ -111,12 +114,63 @@ enum DataWord {
     Entry(FuncId),
 }
 
+/// What a function is emitted from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// Its cover, chosen by selection.
+    Cover(&'a FuncCover),
+    /// Its IR, one stencil per operation, without a cover built first.
+    SingleOp,
+}
+
+/// Why a function could not be emitted.
+enum Fail {
+    /// Located in the IR: an operation without a stencil.
+    Ir(Error),
+    /// The emitter's own trouble (a value that does not fit its hole).
+    Emit(String),
+}
+
+impl From<String> for Fail {
+    fn from(m: String) -> Fail {
+        Fail::Emit(m)
+    }
+}
+
 /// Emits `cover`, the cover of `module`, as one image.
 ///
 /// # Errors
 /// A value that does not fit its hole (a frame too large for 32-bit offsets), located at
 /// the function.
 pub fn emit(module: &Module, cover: &Cover) -> Result<Image, Error> {
+    emit_funcs(
+        module,
+        cover.funcs.iter().map(|fc| (fc.func, Source::Cover(fc))),
+    )
+}
+
+/// Emits a verified `module` with one stencil per operation, every operand in its
+/// value's slot: classic copy-and-patch, straight from the IR. The stencils are those of
+/// [`crate::select::single::single_op_cover`].
+///
+/// # Errors
+/// An operation without a stencil, located at it; a value that does not fit its hole.
+pub fn emit_single_op(module: &Module) -> Result<Image, Error> {
+    emit_funcs(
+        module,
+        module
+            .funcs
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.body.is_some())
+            .map(|(i, _)| (FuncId(i as u32), Source::SingleOp)),
+    )
+}
+
+fn emit_funcs<'a>(
+    module: &Module,
+    sources: impl Iterator<Item = (FuncId, Source<'a>)>,
+) -> Result<Image, Error> {
     let mut data = Data {
         words: Vec::new(),
         callee: Vec::new(),
@@ -139,29 +193,37 @@ pub fn emit(module: &Module, cover: &Cover) -> Result<Image, Error> {
     };
     let mut fixups: Vec<(FuncId, Fixup)> = Vec::new();
     let mut labels: Vec<Vec<Option<usize>>> = vec![Vec::new(); module.funcs.len()];
-    for fc in &cover.funcs {
-        let f = &module.funcs[fc.func.0 as usize];
+    for (func, source) in sources {
+        let f = &module.funcs[func.0 as usize];
         let Some(body) = &f.body else { continue };
-        let mut fe = FuncEmitter::new(module, body, fc, &mut data, &mut image);
+        let temps = match source {
+            Source::Cover(fc) => fc.blocks.iter().map(|b| b.temps).max().unwrap_or(0),
+            Source::SingleOp => 0,
+        };
+        let mut fe = FuncEmitter::new(module, body, func, temps, &mut data, &mut image);
         let entry = fe.image.bytes.len();
-        fe.function().map_err(|m| {
-            Error::new(
+        let done = match source {
+            Source::Cover(fc) => fe.cover(fc),
+            Source::SingleOp => fe.single_op(),
+        };
+        done.map_err(|fail| match fail {
+            Fail::Ir(e) => e,
+            Fail::Emit(m) => Error::new(
                 ErrorKind::Unsupported,
                 &module.source,
                 f.loc,
                 format!("cannot emit `@{}`: {m}", f.name),
-            )
+            ),
         })?;
         let frame_size = fe.frame_size();
         let (fx, lb) = (
             std::mem::take(&mut fe.fixups),
             std::mem::take(&mut fe.labels),
         );
-        fixups.extend(fx.into_iter().map(|x| (fc.func, x)));
-        labels[fc.func.0 as usize] = lb;
-        image.funcs[fc.func.0 as usize] = Some(FuncCode { entry, frame_size });
-        if let DataWord::Abs(Absolute::Bits(b)) =
-            &mut data.words[data.callee[fc.func.0 as usize] + 1]
+        fixups.extend(fx.into_iter().map(|x| (func, x)));
+        labels[func.0 as usize] = lb;
+        image.funcs[func.0 as usize] = Some(FuncCode { entry, frame_size });
+        if let DataWord::Abs(Absolute::Bits(b)) = &mut data.words[data.callee[func.0 as usize] + 1]
         {
             *b = frame_size;
         }
@@ -224,7 +286,7 @@ fn internal(module: &Module, message: String) -> Error {
 struct FuncEmitter<'a> {
     module: &'a Module,
     body: &'a Body,
-    fc: &'a FuncCover,
+    func: FuncId,
     data: &'a mut Data,
     image: &'a mut Image,
     /// The frame slot of each value.
@@ -246,7 +308,8 @@ impl<'a> FuncEmitter<'a> {
     fn new(
         module: &'a Module,
         body: &'a Body,
-        fc: &'a FuncCover,
+        func: FuncId,
+        temps: u32,
         data: &'a mut Data,
         image: &'a mut Image,
     ) -> FuncEmitter<'a> {
@@ -266,15 +329,14 @@ impl<'a> FuncEmitter<'a> {
                 next += 1;
             }
         }
-        let temps = fc.blocks.iter().map(|b| b.temps).max().unwrap_or(0);
         let temp_base = next;
         let scratch = temp_base + temps;
-        let results = module.funcs[fc.func.0 as usize].sig.results.len() as u32;
+        let results = module.funcs[func.0 as usize].sig.results.len() as u32;
         let slots = (scratch + 1).max(results);
         FuncEmitter {
             module,
             body,
-            fc,
+            func,
             data,
             image,
             slot_of,
@@ -298,133 +360,153 @@ impl<'a> FuncEmitter<'a> {
         }
     }
 
-    fn function(&mut self) -> Result<(), String> {
-        let fc = self.fc;
+    /// Emits the function as `fc` covers it.
+    fn cover(&mut self, fc: &FuncCover) -> Result<(), Fail> {
         for (i, bc) in fc.blocks.iter().enumerate() {
             self.labels[bc.block.index()] = Some(self.image.bytes.len());
             let next = fc.blocks.get(i + 1).map(|b| b.block.index());
-            self.block(bc, next)?;
+            for inst in &bc.insts {
+                self.instance(inst, next)?;
+            }
         }
+        self.trampolines()
+    }
+
+    /// Emits the function with one stencil per operation, each instance placed as it is
+    /// made: nothing is kept of it but the code.
+    fn single_op(&mut self) -> Result<(), Fail> {
+        let (module, body) = (self.module, self.body);
+        for (i, block) in body.blocks.iter().enumerate() {
+            self.labels[i] = Some(self.image.bytes.len());
+            let next = (i + 1 < body.blocks.len()).then_some(i + 1);
+            for inst in &block.insts {
+                self.instance(&inst_instance(module, inst).map_err(Fail::Ir)?, next)?;
+            }
+            if let Some(term) = &block.term {
+                let inst = term_instance(module, body, term).map_err(Fail::Ir)?;
+                self.instance(&inst, next)?;
+            }
+        }
+        self.trampolines()
+    }
+
+    /// The trampolines of the edges with moves, after the blocks.
+    fn trampolines(&mut self) -> Result<(), Fail> {
         let trampolines = std::mem::take(&mut self.trampolines);
         for (label, edge) in trampolines {
             self.labels[label] = Some(self.image.bytes.len());
             self.edge_moves(&edge)?;
-            let jump = named("jump")?;
-            self.place(jump, false, "jump", |h| match h {
-                HoleValue::Continue => Some(Fill::At(Target::Label(edge.block.index()))),
-                _ => None,
-            })?;
+            self.jump(edge.block.index())?;
         }
         Ok(())
     }
 
-    fn block(&mut self, bc: &BlockCover, next: Option<usize>) -> Result<(), String> {
-        for inst in &bc.insts {
-            match &inst.detail {
-                Detail::None | Detail::Offset(_) => {
-                    let off = match inst.detail {
-                        Detail::Offset(o) => o as i64,
-                        _ => 0,
-                    };
-                    let fills = self.operand_fills(inst);
-                    let result = inst.result.map(|r| 8 * self.slot(r) as i64);
-                    let drop = inst.stencil.tail_jmp > 0;
-                    let grow = self.data.grow_helper;
-                    self.place(inst.stencil, drop, &inst.covers.join(" "), |h| match h {
+    /// A `jump` to block `to`.
+    fn jump(&mut self, to: usize) -> Result<(), String> {
+        let jump = tiles().special.jump;
+        self.place(jump, false, Covers::Name("jump"), |h| match h {
+            HoleValue::Continue => Some(Fill::At(Target::Label(to))),
+            _ => None,
+        })
+    }
+
+    /// Places one instance; `next` is the block laid out after this one.
+    fn instance(&mut self, inst: &Instance, next: Option<usize>) -> Result<(), String> {
+        match &inst.detail {
+            Detail::None | Detail::Offset(_) => {
+                let off = match inst.detail {
+                    Detail::Offset(o) => o as i64,
+                    _ => 0,
+                };
+                let fills = self.operand_fills(inst);
+                let result = inst.result.map(|r| 8 * self.slot(r) as i64);
+                let drop = inst.stencil.tail_jmp > 0;
+                let grow = self.data.grow_helper;
+                self.place(inst.stencil, drop, inst.covers.clone(), |h| match h {
+                    HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                    HoleValue::Result => result.map(Fill::Num),
+                    HoleValue::Offset => Some(Fill::Num(off)),
+                    HoleValue::Continue => Some(Fill::Next),
+                    HoleValue::GrowHelper => Some(Fill::At(Target::Data(grow))),
+                    _ => None,
+                })?;
+            }
+            Detail::Call {
+                func,
+                import,
+                args,
+                results,
+            } => self.call(inst, *func, *import, args, results)?,
+            Detail::Jump(edge) => {
+                self.edge_moves(edge)?;
+                if next != Some(edge.block.index()) {
+                    self.jump(edge.block.index())?;
+                }
+            }
+            Detail::Brif { then, els } => {
+                let then_to = self.edge_target(then);
+                let els_to = self.edge_target(els);
+                let fills = self.operand_fills(inst);
+                let s = inst.stencil;
+                let is_next = |t: &Target| matches!(t, Target::Label(l) if Some(*l) == next);
+                let covers = &inst.covers;
+                if s.tail_jmp > 0 && is_next(&els_to) {
+                    self.place(s, true, covers.clone(), |h| match h {
                         HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                        HoleValue::Result => result.map(Fill::Num),
-                        HoleValue::Offset => Some(Fill::Num(off)),
-                        HoleValue::Continue => Some(Fill::Next),
-                        HoleValue::GrowHelper => Some(Fill::At(Target::Data(grow))),
+                        HoleValue::Target => Some(Fill::At(then_to)),
+                        _ => None,
+                    })?;
+                } else if s.tail_jmp > 0 && s.tail_jcc > 0 && is_next(&then_to) {
+                    let at = self.image.bytes.len();
+                    self.place(s, true, covers.clone(), |h| match h {
+                        HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                        HoleValue::Target => Some(Fill::At(els_to)),
+                        _ => None,
+                    })?;
+                    if !s.invert_branch(&mut self.image.bytes[at..]) {
+                        return Err(format!("`{}` has no branch to invert", s.name));
+                    }
+                } else {
+                    self.place(s, false, covers.clone(), |h| match h {
+                        HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                        HoleValue::Target => Some(Fill::At(then_to)),
+                        HoleValue::Continue => Some(Fill::At(els_to)),
                         _ => None,
                     })?;
                 }
-                Detail::Call {
-                    func,
-                    import,
-                    args,
-                    results,
-                } => self.call(inst, *func, *import, args, results)?,
-                Detail::Jump(edge) => {
-                    self.edge_moves(edge)?;
-                    if next != Some(edge.block.index()) {
-                        let jump = named("jump")?;
-                        let to = edge.block.index();
-                        self.place(jump, false, "jump", |h| match h {
-                            HoleValue::Continue => Some(Fill::At(Target::Label(to))),
-                            _ => None,
-                        })?;
-                    }
+            }
+            Detail::BrTable { targets, default } => {
+                // The table's slot holds the table's address; the table, the
+                // targets' addresses then the default's.
+                let slot = self.data.words.len();
+                self.data.words.push(DataWord::Word(slot + 1));
+                for b in targets.iter().chain(std::iter::once(default)) {
+                    self.data.words.push(DataWord::Label(self.func, b.index()));
                 }
-                Detail::Brif { then, els } => {
-                    let then_to = self.edge_target(then);
-                    let els_to = self.edge_target(els);
-                    let fills = self.operand_fills(inst);
-                    let s = inst.stencil;
-                    let is_next = |t: &Target| matches!(t, Target::Label(l) if Some(*l) == next);
-                    let covers = inst.covers.join(" ");
-                    if s.tail_jmp > 0 && is_next(&els_to) {
-                        self.place(s, true, &covers, |h| match h {
-                            HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                            HoleValue::Target => Some(Fill::At(then_to)),
-                            _ => None,
-                        })?;
-                    } else if s.tail_jmp > 0 && s.tail_jcc > 0 && is_next(&then_to) {
-                        let at = self.image.bytes.len();
-                        self.place(s, true, &covers, |h| match h {
-                            HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                            HoleValue::Target => Some(Fill::At(els_to)),
-                            _ => None,
-                        })?;
-                        if !s.invert_branch(&mut self.image.bytes[at..]) {
-                            return Err(format!("`{}` has no branch to invert", s.name));
-                        }
-                    } else {
-                        self.place(s, false, &covers, |h| match h {
-                            HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                            HoleValue::Target => Some(Fill::At(then_to)),
-                            HoleValue::Continue => Some(Fill::At(els_to)),
-                            _ => None,
-                        })?;
-                    }
-                }
-                Detail::BrTable { targets, default } => {
-                    // The table's slot holds the table's address; the table, the
-                    // targets' addresses then the default's.
-                    let slot = self.data.words.len();
-                    self.data.words.push(DataWord::Word(slot + 1));
-                    for b in targets.iter().chain(std::iter::once(default)) {
-                        self.data
-                            .words
-                            .push(DataWord::Label(self.fc.func, b.index()));
-                    }
-                    let fills = self.operand_fills(inst);
-                    let count = targets.len() as i64;
-                    self.place(inst.stencil, false, &inst.covers.join(" "), |h| match h {
-                        HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                        HoleValue::Count => Some(Fill::Num(count)),
-                        HoleValue::Table => Some(Fill::At(Target::Data(slot))),
-                        _ => None,
-                    })?;
-                }
-                Detail::Return(vals) => {
-                    let types = self.module.funcs[self.fc.func.0 as usize]
-                        .sig
-                        .results
-                        .clone();
-                    let moves: Vec<Move> = vals
-                        .iter()
-                        .zip(&types)
-                        .enumerate()
-                        .map(|(i, (&v, &ty))| Move {
-                            dst: i as u32,
-                            src: self.src(v),
-                            ty,
-                        })
-                        .collect();
-                    self.moves(moves)?;
-                    self.place(inst.stencil, false, "return", |_| None)?;
-                }
+                let fills = self.operand_fills(inst);
+                let count = targets.len() as i64;
+                self.place(inst.stencil, false, inst.covers.clone(), |h| match h {
+                    HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                    HoleValue::Count => Some(Fill::Num(count)),
+                    HoleValue::Table => Some(Fill::At(Target::Data(slot))),
+                    _ => None,
+                })?;
+            }
+            Detail::Return(vals) => {
+                let module = self.module;
+                let types = &module.funcs[self.func.0 as usize].sig.results;
+                let moves: Vec<Move> = vals
+                    .iter()
+                    .zip(types)
+                    .enumerate()
+                    .map(|(i, (&v, &ty))| Move {
+                        dst: i as u32,
+                        src: self.src(v),
+                        ty,
+                    })
+                    .collect();
+                self.moves(moves)?;
+                self.place(inst.stencil, false, inst.covers.clone(), |_| None)?;
             }
         }
         Ok(())
@@ -476,18 +558,18 @@ impl<'a> FuncEmitter<'a> {
     fn one_move(&mut self, m: Move) -> Result<(), String> {
         let result = 8 * m.dst as i64;
         let sp = &tiles().special;
-        let (stencil, ops): (&'static Stencil, Vec<i64>) = match m.src {
-            Src::Slot(s) => (sp.copy, vec![8 * s as i64]),
+        let (stencil, ops): (&'static Stencil, [i64; 2]) = match m.src {
+            Src::Slot(s) => (sp.copy, [8 * s as i64, 0]),
             Src::Imm(v) => match m.ty {
-                Type::I32 => (sp.iconst_i32, vec![v as u32 as i32 as i64]),
-                Type::I64 if v == v as i32 as i64 => (sp.iconst_i64, vec![v]),
+                Type::I32 => (sp.iconst_i32, [v as u32 as i32 as i64, 0]),
+                Type::I64 if v == v as i32 as i64 => (sp.iconst_i64, [v, 0]),
                 Type::I64 => (
                     sp.iconst_i64_wide,
-                    vec![v as u32 as i64, (v as u64 >> 32) as u32 as i64],
+                    [v as u32 as i64, (v as u64 >> 32) as u32 as i64],
                 ),
             },
         };
-        self.place(stencil, true, "move", |h| match h {
+        self.place(stencil, true, Covers::Name("move"), |h| match h {
             HoleValue::Operand(n) => ops.get(n as usize).map(|&v| Fill::Num(v)),
             HoleValue::Result => Some(Fill::Num(result)),
             HoleValue::Continue => Some(Fill::Next),
@@ -520,7 +602,7 @@ impl<'a> FuncEmitter<'a> {
         let frame = self.frame_size() as i64;
         let desc = self.data.callee[func.0 as usize];
         let helper = self.data.import_helper;
-        self.place(inst.stencil, true, &inst.covers.join(" "), |h| match h {
+        self.place(inst.stencil, true, inst.covers.clone(), |h| match h {
             HoleValue::FrameSize => Some(Fill::Num(frame)),
             HoleValue::Callee if !import => Some(Fill::At(Target::Data(desc))),
             HoleValue::ImportHelper if import => Some(Fill::At(Target::Data(helper))),
@@ -540,7 +622,7 @@ impl<'a> FuncEmitter<'a> {
     }
 
     /// The numbers of an instance's operands: frame offsets of slots, immediates.
-    fn operand_fills(&self, inst: &Instance) -> Vec<i64> {
+    fn operand_fills(&self, inst: &Instance) -> SmallVec<[i64; 4]> {
         inst.operands
             .iter()
             .map(|&o| match o {
@@ -557,7 +639,7 @@ impl<'a> FuncEmitter<'a> {
         &mut self,
         stencil: &'static Stencil,
         drop_tail: bool,
-        covers: &str,
+        covers: Covers,
         fill: impl Fn(HoleValue) -> Option<Fill>,
     ) -> Result<(), String> {
         let len = if drop_tail {
@@ -568,11 +650,11 @@ impl<'a> FuncEmitter<'a> {
         let at = self.image.bytes.len();
         self.image.bytes.extend_from_slice(&stencil.code[..len]);
         self.image.placed.push(Placed {
-            func: self.fc.func,
+            func: self.func,
             offset: at,
             len,
             stencil: stencil.name,
-            covers: covers.to_string(),
+            covers,
         });
         for (k, hole) in stencil.holes.iter().enumerate() {
             if hole.offset as usize + 4 > len {
@@ -601,8 +683,4 @@ impl<'a> FuncEmitter<'a> {
         }
         Ok(())
     }
-}
-
-fn named(name: &str) -> Result<&'static Stencil, String> {
-    Stencil::by_name(name).ok_or_else(|| format!("the stencil library lacks `{name}`"))
 }

@@ -11,8 +11,12 @@
 
 use std::collections::HashMap;
 
-use super::oplist::{Imm, Suffix};
-use super::{type_list, Body, Function, Loc, Module, Opcode, Target, TermKind, Type, Value};
+use smallvec::SmallVec;
+
+use super::oplist::{Imm, OpInfo, Suffix};
+use super::{
+    type_list, Body, Function, Loc, Module, Opcode, Signature, Target, TermKind, Type, Value,
+};
 use crate::error::{Error, ErrorKind};
 use crate::semantics::{MAX_PAGES, PAGE_SIZE};
 
@@ -81,6 +85,43 @@ pub fn verify(m: &Module) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// What an instruction takes and gives: a callee's signature, or an operation's at a
+/// type.
+enum Sig<'s> {
+    Call(&'s Signature),
+    Op(&'static OpInfo, Type),
+}
+
+impl Sig<'_> {
+    fn params(&self) -> usize {
+        match self {
+            Sig::Call(s) => s.params.len(),
+            Sig::Op(info, _) => info.params.len(),
+        }
+    }
+
+    fn param(&self, k: usize) -> Type {
+        match self {
+            Sig::Call(s) => s.params[k],
+            Sig::Op(info, t) => info.params[k].resolve(*t),
+        }
+    }
+
+    fn results(&self) -> usize {
+        match self {
+            Sig::Call(s) => s.results.len(),
+            Sig::Op(info, _) => info.results.len(),
+        }
+    }
+
+    fn result(&self, k: usize) -> Type {
+        match self {
+            Sig::Call(s) => s.results[k],
+            Sig::Op(info, t) => info.results[k].resolve(*t),
+        }
+    }
 }
 
 struct FuncVerifier<'a> {
@@ -219,83 +260,83 @@ impl FuncVerifier<'_> {
         for (b, block) in body.blocks.iter().enumerate() {
             for (i, inst) in block.insts.iter().enumerate() {
                 let pos = i + 1;
-                let mnem = inst.mnemonic();
                 let info = inst.op.info();
-                let arg_types = inst
-                    .args
-                    .iter()
-                    .map(|&a| check_use(a, b, pos, inst.loc))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let (params, results): (Vec<Type>, Vec<Type>) = if inst.op == Opcode::Call {
-                    let Some(callee) = inst.func.and_then(|c| self.m.funcs.get(c.index())) else {
+                // Nothing is allocated on the way through a valid instruction: types are
+                // compared in place, messages built only for an error.
+                for &a in &inst.args {
+                    check_use(a, b, pos, inst.loc)?;
+                }
+                let callee = inst.func.and_then(|c| self.m.funcs.get(c.index()));
+                let sig = if inst.op == Opcode::Call {
+                    let Some(callee) = callee else {
                         return Err(self.err(
                             inst.loc,
                             Some(b),
                             "`call` without a valid callee".into(),
                         ));
                     };
-                    (callee.sig.params.clone(), callee.sig.results.clone())
+                    Sig::Call(&callee.sig)
                 } else {
-                    let t = match (info.suffix, inst.ty) {
-                        (Suffix::None, None) => Type::I32,
-                        (s, Some(t)) if s != Suffix::None && s.allows(t) => t,
+                    match (info.suffix, inst.ty) {
+                        (Suffix::None, None) => Sig::Op(info, Type::I32),
+                        (s, Some(t)) if s != Suffix::None && s.allows(t) => Sig::Op(info, t),
                         _ => {
                             return Err(self.err(
                                 inst.loc,
                                 Some(b),
                                 format!(
-                                    "`{mnem}` has a type suffix that `{}` does not take",
+                                    "`{}` has a type suffix that `{}` does not take",
+                                    inst.mnemonic(),
                                     info.name
                                 ),
                             ))
                         }
-                    };
-                    (
-                        info.params.iter().map(|p| p.resolve(t)).collect(),
-                        info.results.iter().map(|r| r.resolve(t)).collect(),
-                    )
+                    }
                 };
-                let what = match inst.func.and_then(|c| self.m.funcs.get(c.index())) {
+                let what = || match callee {
                     Some(callee) if inst.op == Opcode::Call => format!("`call @{}`", callee.name),
-                    _ => format!("`{mnem}`"),
+                    _ => format!("`{}`", inst.mnemonic()),
                 };
-                if arg_types.len() != params.len() {
+                if inst.args.len() != sig.params() {
                     return Err(self.err(
                         inst.loc,
                         Some(b),
                         format!(
-                            "{what} takes {} operand(s), found {}",
-                            params.len(),
-                            arg_types.len()
+                            "{} takes {} operand(s), found {}",
+                            what(),
+                            sig.params(),
+                            inst.args.len()
                         ),
                     ));
                 }
-                for (k, (&want, (&have, &a))) in params
-                    .iter()
-                    .zip(arg_types.iter().zip(&inst.args))
-                    .enumerate()
-                {
+                for (k, &a) in inst.args.iter().enumerate() {
+                    let (want, have) = (sig.param(k), body.ty(a));
                     if want != have {
                         return Err(self.err(
                             inst.loc,
                             Some(b),
                             format!(
-                                "{what} operand {} (`{}`) has type {have}, expected {want}",
+                                "{} operand {} (`{}`) has type {have}, expected {want}",
+                                what(),
                                 k + 1,
                                 self.name(a)
                             ),
                         ));
                     }
                 }
-                let result_types: Vec<Type> = inst.results.iter().map(|&r| body.ty(r)).collect();
-                if result_types != results {
+                let results_ok = inst.results.len() == sig.results()
+                    && (inst.results.iter().enumerate()).all(|(k, &r)| body.ty(r) == sig.result(k));
+                if !results_ok {
+                    let want: Vec<Type> = (0..sig.results()).map(|k| sig.result(k)).collect();
+                    let have: Vec<Type> = inst.results.iter().map(|&r| body.ty(r)).collect();
                     return Err(self.err(
                         inst.loc,
                         Some(b),
                         format!(
-                            "{what} returns ({}), but its results are ({})",
-                            type_list(&results),
-                            type_list(&result_types)
+                            "{} returns ({}), but its results are ({})",
+                            what(),
+                            type_list(&want),
+                            type_list(&have)
                         ),
                     ));
                 }
@@ -310,7 +351,11 @@ impl FuncVerifier<'_> {
                     return Err(self.err(
                         inst.loc,
                         Some(b),
-                        format!("`{mnem}` has an immediate out of range: {}", inst.imm),
+                        format!(
+                            "`{}` has an immediate out of range: {}",
+                            inst.mnemonic(),
+                            inst.imm
+                        ),
                     ));
                 }
             }
@@ -331,13 +376,17 @@ impl FuncVerifier<'_> {
                         format!("branch to a block that does not exist ({})", t.block.0),
                     ));
                 };
-                let have = t
-                    .args
+                let mut have: SmallVec<[Type; 4]> = SmallVec::new();
+                for &a in &t.args {
+                    have.push(use_ty(a)?);
+                }
+                if !tb
+                    .params
                     .iter()
-                    .map(|&a| use_ty(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let want: Vec<Type> = tb.params.iter().map(|&p| body.ty(p)).collect();
-                if have != want {
+                    .map(|&p| body.ty(p))
+                    .eq(have.iter().copied())
+                {
+                    let want: Vec<Type> = tb.params.iter().map(|&p| body.ty(p)).collect();
                     return Err(self.err(
                         term.loc,
                         Some(b),
@@ -382,11 +431,11 @@ impl FuncVerifier<'_> {
                     }
                 }
                 TermKind::Return(vals) => {
-                    let have = vals
-                        .iter()
-                        .map(|&v| use_ty(v))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    if have != f.sig.results {
+                    let mut have: SmallVec<[Type; 4]> = SmallVec::new();
+                    for &v in vals {
+                        have.push(use_ty(v)?);
+                    }
+                    if have[..] != f.sig.results[..] {
                         return Err(self.err(
                             term.loc,
                             Some(b),

@@ -2,8 +2,36 @@
 
 use std::fmt;
 
-use crate::ir::{BlockId, FuncId, Value};
+use smallvec::SmallVec;
+
+use crate::ir::{BlockId, FuncId, Opcode, Type, Value};
 use crate::stencil::Stencil;
+
+/// The IR operations a stencil instance stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Covers {
+    /// One IR instruction, covered by its own stencil (`iadd.i32`).
+    Op(Opcode, Option<Type>),
+    /// A terminator, a copy or a move, by name (`brif`, `copy`).
+    Name(&'static str),
+    /// Operations as selection names them, outermost first (`brif`, `icmp.slt.i32`,
+    /// `iadd.i32`, `iconst.i64 5`).
+    List(Vec<String>),
+}
+
+impl fmt::Display for Covers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Covers::Op(op, Some(t)) => write!(f, "{}.{t}", op.name()),
+            Covers::Op(op, None) => f.write_str(op.name()),
+            Covers::Name(n) => f.write_str(n),
+            Covers::List(ops) => f.write_str(&ops.join(" ")),
+        }
+    }
+}
+
+/// An instance's operands: most have at most four, kept inline.
+pub type Operands = SmallVec<[Operand; 4]>;
 
 /// Where a value lives in the frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,10 +94,10 @@ pub enum Detail {
 #[derive(Clone, Debug)]
 pub struct Instance {
     pub stencil: &'static Stencil,
-    /// The operations it covers, outermost first (`brif`, `icmp.slt.i32`, `iadd.i32`).
-    pub covers: Vec<String>,
+    /// The operations it covers.
+    pub covers: Covers,
     /// Its operands, by operand index.
-    pub operands: Vec<Operand>,
+    pub operands: Operands,
     /// Where its result goes.
     pub result: Option<SlotRef>,
     pub detail: Detail,
@@ -206,7 +234,7 @@ impl Names<'_> {
                 }
             }
         }
-        format!("{s:<52} ; {} (cost {})", i.covers.join(" "), i.cost)
+        format!("{s:<52} ; {} (cost {})", i.covers, i.cost)
     }
 }
 

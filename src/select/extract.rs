@@ -24,7 +24,9 @@ use std::collections::{BinaryHeap, HashMap};
 
 use egg::Id;
 
-use super::cover::{BlockCover, Detail, Edge, Instance, Operand, Saturation, SlotRef};
+use super::cover::{
+    BlockCover, Covers, Detail, Edge, Instance, Operand, Operands, Saturation, SlotRef,
+};
 use super::fold::Graph;
 use super::graph::{BlockGraph, Effect, Source};
 use super::lang::{Node, NodeOp};
@@ -50,16 +52,20 @@ const INF: u32 = u32::MAX;
 const NONE: u32 = u32::MAX;
 
 /// The stencil that puts constant `bits` of type `ty` in a slot, and its operands.
-pub(crate) fn iconst(ty: Type, bits: u64) -> (&'static Stencil, Vec<Operand>) {
+pub(crate) fn iconst(ty: Type, bits: u64) -> (&'static Stencil, Operands) {
     let sp = &tiles().special;
     match ty {
-        Type::I32 => (sp.iconst_i32, vec![Operand::Imm(bits as u32 as i32 as i64)]),
-        Type::I64 if (bits as i64) == (bits as i32 as i64) => {
-            (sp.iconst_i64, vec![Operand::Imm(bits as i64)])
-        }
+        Type::I32 => (
+            sp.iconst_i32,
+            smallvec::smallvec![Operand::Imm(bits as u32 as i32 as i64)],
+        ),
+        Type::I64 if (bits as i64) == (bits as i32 as i64) => (
+            sp.iconst_i64,
+            smallvec::smallvec![Operand::Imm(bits as i64)],
+        ),
         Type::I64 => (
             sp.iconst_i64_wide,
-            vec![
+            smallvec::smallvec![
                 Operand::Imm(bits as u32 as i64),
                 Operand::Imm((bits >> 32) as u32 as i64),
             ],
@@ -729,7 +735,7 @@ impl Emitter<'_, '_> {
                     };
                     self.insts.push(Instance {
                         stencil,
-                        covers: vec![format!("iconst.{ty} {v}")],
+                        covers: Covers::List(vec![format!("iconst.{ty} {v}")]),
                         operands,
                         result,
                         detail: Detail::None,
@@ -747,7 +753,7 @@ impl Emitter<'_, '_> {
     }
 
     /// The operands of a match, computing its slot operands first.
-    fn operands(&mut self, tile: &Tile, m: &Match) -> Vec<Operand> {
+    fn operands(&mut self, tile: &Tile, m: &Match) -> Operands {
         m.operands
             .iter()
             .enumerate()
@@ -784,8 +790,8 @@ impl Emitter<'_, '_> {
                 let copy = tiles().special.copy;
                 self.insts.push(Instance {
                     stencil: copy,
-                    covers: vec!["copy".to_string()],
-                    operands: vec![Operand::Slot(s)],
+                    covers: Covers::Name("copy"),
+                    operands: smallvec::smallvec![Operand::Slot(s)],
                     result: Some(SlotRef::Value(v)),
                     detail: Detail::None,
                     cost: copy.cost,
@@ -820,8 +826,8 @@ impl Emitter<'_, '_> {
             cost = cost.saturating_add(sp.copy.cost.saturating_mul(inst.results.len() as u32));
             self.insts.push(Instance {
                 stencil,
-                covers: vec![inst.mnemonic()],
-                operands: Vec::new(),
+                covers: Covers::Op(inst.op, inst.ty),
+                operands: Operands::new(),
                 result: None,
                 detail: Detail::Call {
                     func,
@@ -918,13 +924,13 @@ impl Emitter<'_, '_> {
 fn instance(
     tile: &Tile,
     m: &Match,
-    operands: Vec<Operand>,
+    operands: Operands,
     result: Option<SlotRef>,
     detail: Detail,
 ) -> Instance {
     Instance {
         stencil: tile.stencil,
-        covers: m.covered.iter().map(|(_, n)| n.to_string()).collect(),
+        covers: Covers::List(m.covered.iter().map(|(_, n)| n.to_string()).collect()),
         operands,
         result,
         detail,

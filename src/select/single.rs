@@ -1,12 +1,17 @@
 //! The single-op cover: one stencil per IR operation, every operand in its value's slot,
 //! no e-graph. Classic copy-and-patch, and the baseline every figure is compared with.
+//!
+//! The emitter places these instances one at a time as it walks the IR
+//! ([`crate::emit::emit_single_op`]); [`single_op_cover`] collects them as a [`Cover`]
+//! for listings and costs.
 
 use super::cover::{
-    BlockCover, Cover, Detail, Edge, FuncCover, Instance, Operand, Saturation, SlotRef,
+    BlockCover, Cover, Covers, Detail, Edge, FuncCover, Instance, Operand, Operands, Saturation,
+    SlotRef,
 };
 use super::extract::iconst;
 use super::tiles::tiles;
-use crate::ir::{Body, FuncId, Inst, Module, Opcode, Target, TermKind, Type, Value};
+use crate::ir::{Body, FuncId, Inst, Module, Opcode, Target, TermKind, Terminator, Type, Value};
 use crate::stencil::{HoleValue, Stencil};
 use crate::{Error, ErrorKind};
 
@@ -45,7 +50,7 @@ pub(crate) fn inst_stencil(module: &Module, inst: &Inst) -> Option<(&'static Ste
             Some((s, (inst.args.len() + inst.results.len()) as u32))
         }
         // Untyped effects (memory.size, memory.grow) have stencils of no type.
-        op => t.all_slots.get(&(op, inst.ty)).map(|&s| (s, 0)),
+        op => t.all_slots.get(op, inst.ty).map(|s| (s, 0)),
     }
 }
 
@@ -72,12 +77,125 @@ pub(crate) fn term_stencil(
     })
 }
 
+/// The single-op instance of an instruction of a verified module.
+///
+/// # Errors
+/// An operation without a stencil, located at it.
+pub(crate) fn inst_instance(module: &Module, inst: &Inst) -> Result<Instance, Error> {
+    let Some((stencil, moves)) = inst_stencil(module, inst) else {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            &module.source,
+            inst.loc,
+            format!("no stencil covers `{}`", inst.mnemonic()),
+        ));
+    };
+    let (operands, result, detail) = match inst.op {
+        Opcode::Iconst => (
+            iconst(inst.ty.unwrap_or(Type::I32), inst.imm).1,
+            Some(SlotRef::Value(inst.results[0])),
+            Detail::None,
+        ),
+        Opcode::Call => {
+            let detail = Detail::Call {
+                func: inst.func.unwrap_or(FuncId(0)),
+                import: std::ptr::eq(stencil, tiles().special.call_import),
+                args: inst.args.iter().map(|&a| slot(a)).collect(),
+                results: inst.results.clone(),
+            };
+            (Operands::new(), None, detail)
+        }
+        op => {
+            let has_result = stencil.holes.iter().any(|h| h.value == HoleValue::Result);
+            let detail = if op.info().imm == crate::ir::oplist::Imm::Offset {
+                Detail::Offset(inst.imm as u32)
+            } else {
+                Detail::None
+            };
+            (
+                inst.args.iter().map(|&a| slot(a)).collect(),
+                inst.results
+                    .first()
+                    .filter(|_| has_result)
+                    .map(|&r| SlotRef::Value(r)),
+                detail,
+            )
+        }
+    };
+    Ok(Instance {
+        stencil,
+        covers: Covers::Op(inst.op, inst.ty),
+        operands,
+        result,
+        detail,
+        cost: move_cost(stencil, moves),
+    })
+}
+
+/// The single-op instance of a terminator of a verified module.
+///
+/// # Errors
+/// A terminator without a stencil, located at it.
+pub(crate) fn term_instance(
+    module: &Module,
+    body: &Body,
+    term: &Terminator,
+) -> Result<Instance, Error> {
+    let (stencil, name, moves) = term_stencil(body, &term.kind).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Unsupported,
+            &module.source,
+            term.loc,
+            "no stencil covers the terminator",
+        )
+    })?;
+    let (operands, detail) = match &term.kind {
+        TermKind::Jump(target) => (Operands::new(), Detail::Jump(edge(body, target))),
+        TermKind::Brif { cond, then, els } => (
+            smallvec::smallvec![slot(*cond)],
+            Detail::Brif {
+                then: edge(body, then),
+                els: edge(body, els),
+            },
+        ),
+        TermKind::BrTable {
+            index,
+            targets,
+            default,
+        } => (
+            smallvec::smallvec![slot(*index)],
+            Detail::BrTable {
+                targets: targets.clone(),
+                default: *default,
+            },
+        ),
+        TermKind::Return(vals) => (
+            Operands::new(),
+            Detail::Return(vals.iter().map(|&v| slot(v)).collect()),
+        ),
+        TermKind::Trap => (Operands::new(), Detail::None),
+    };
+    Ok(Instance {
+        stencil,
+        covers: Covers::Name(name),
+        operands,
+        result: None,
+        detail,
+        cost: move_cost(stencil, moves),
+    })
+}
+
+/// A stencil's cost with `moves` copies on top.
+fn move_cost(stencil: &Stencil, moves: u32) -> u32 {
+    let copy = tiles().special.copy.cost;
+    stencil.cost.saturating_add(copy.saturating_mul(moves))
+}
+
 /// Covers every function of a verified module with one stencil per operation.
 ///
 /// # Errors
 /// An operation without a stencil, located at it.
 pub fn single_op_cover(module: &Module) -> Result<Cover, Error> {
-    let copy = tiles().special.copy.cost;
     let mut out = Cover::default();
     for (i, f) in module.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
@@ -85,99 +203,10 @@ pub fn single_op_cover(module: &Module) -> Result<Cover, Error> {
         for (b, block) in body.blocks() {
             let mut insts = Vec::with_capacity(block.insts.len() + 1);
             for inst in &block.insts {
-                let Some((stencil, moves)) = inst_stencil(module, inst) else {
-                    return Err(Error::new(
-                        ErrorKind::Unsupported,
-                        &module.source,
-                        inst.loc,
-                        format!("no stencil covers `{}`", inst.mnemonic()),
-                    ));
-                };
-                let (operands, result, detail) = match inst.op {
-                    Opcode::Iconst => (
-                        iconst(inst.ty.unwrap_or(Type::I32), inst.imm).1,
-                        Some(SlotRef::Value(inst.results[0])),
-                        Detail::None,
-                    ),
-                    Opcode::Call => {
-                        let func = inst.func.unwrap_or(FuncId(0));
-                        let detail = Detail::Call {
-                            func,
-                            import: stencil.name == "call_import",
-                            args: inst.args.iter().map(|&a| slot(a)).collect(),
-                            results: inst.results.clone(),
-                        };
-                        (Vec::new(), None, detail)
-                    }
-                    op => {
-                        let has_result = stencil.holes.iter().any(|h| h.value == HoleValue::Result);
-                        let detail = if op.info().imm == crate::ir::oplist::Imm::Offset {
-                            Detail::Offset(inst.imm as u32)
-                        } else {
-                            Detail::None
-                        };
-                        (
-                            inst.args.iter().map(|&a| slot(a)).collect(),
-                            inst.results
-                                .first()
-                                .filter(|_| has_result)
-                                .map(|&r| SlotRef::Value(r)),
-                            detail,
-                        )
-                    }
-                };
-                insts.push(Instance {
-                    stencil,
-                    covers: vec![inst.mnemonic()],
-                    operands,
-                    result,
-                    detail,
-                    cost: stencil.cost.saturating_add(copy.saturating_mul(moves)),
-                });
+                insts.push(inst_instance(module, inst)?);
             }
             if let Some(term) = &block.term {
-                let (stencil, name, moves) = term_stencil(body, &term.kind).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Unsupported,
-                        &module.source,
-                        term.loc,
-                        "no stencil covers the terminator",
-                    )
-                })?;
-                let (operands, detail) = match &term.kind {
-                    TermKind::Jump(target) => (vec![], Detail::Jump(edge(body, target))),
-                    TermKind::Brif { cond, then, els } => (
-                        vec![slot(*cond)],
-                        Detail::Brif {
-                            then: edge(body, then),
-                            els: edge(body, els),
-                        },
-                    ),
-                    TermKind::BrTable {
-                        index,
-                        targets,
-                        default,
-                    } => (
-                        vec![slot(*index)],
-                        Detail::BrTable {
-                            targets: targets.clone(),
-                            default: *default,
-                        },
-                    ),
-                    TermKind::Return(vals) => (
-                        vec![],
-                        Detail::Return(vals.iter().map(|&v| slot(v)).collect()),
-                    ),
-                    TermKind::Trap => (vec![], Detail::None),
-                };
-                insts.push(Instance {
-                    stencil,
-                    covers: vec![name.to_string()],
-                    operands,
-                    result: None,
-                    detail,
-                    cost: stencil.cost.saturating_add(copy.saturating_mul(moves)),
-                });
+                insts.push(term_instance(module, body, term)?);
             }
             let cost = insts.iter().fold(0u32, |a, i| a.saturating_add(i.cost));
             blocks.push(BlockCover {

@@ -11,7 +11,7 @@ use egg::Id;
 
 use super::fold::Graph;
 use super::lang::{Node, NodeOp, Term};
-use crate::ir::{Opcode, Type};
+use crate::ir::{Opcode, Type, OPS};
 use crate::stencil::{Kind, Stencil, STENCILS};
 
 /// A pattern tree.
@@ -58,8 +58,27 @@ pub struct Tiles {
     /// Tiles by the [`root_key`] of their root.
     pub by_root: HashMap<NodeOp, Vec<usize>>,
     /// The stencil of one operation with every operand in a slot, by opcode and type.
-    pub all_slots: HashMap<(Opcode, Option<Type>), &'static Stencil>,
+    pub all_slots: SlotStencils,
     pub special: Special,
+}
+
+/// A table of stencils by opcode and type, for lookups per operation.
+pub struct SlotStencils(Vec<Option<&'static Stencil>>);
+
+impl SlotStencils {
+    fn index(op: Opcode, ty: Option<Type>) -> usize {
+        3 * op as usize
+            + match ty {
+                None => 0,
+                Some(Type::I32) => 1,
+                Some(Type::I64) => 2,
+            }
+    }
+
+    /// The stencil for `op` at `ty`, if the library has one.
+    pub fn get(&self, op: Opcode, ty: Option<Type>) -> Option<&'static Stencil> {
+        self.0.get(Self::index(op, ty)).copied().flatten()
+    }
 }
 
 /// The library's tiles, built once.
@@ -117,11 +136,12 @@ pub fn tiles() -> &'static Tiles {
                 by_root.entry(root_key(op)).or_default().push(i);
             }
         }
-        let mut all_slots = HashMap::new();
+        let mut all_slots = SlotStencils(vec![None; 3 * OPS.len()]);
         for t in &tiles {
             if let Some(op) = t.stencil.opcode {
                 if t.operands.iter().all(|o| o.0 == Kind::Slot) {
-                    all_slots.entry((op, t.stencil.ty)).or_insert(t.stencil);
+                    let at = SlotStencils::index(op, t.stencil.ty);
+                    all_slots.0[at].get_or_insert(t.stencil);
                 }
             }
         }
