@@ -182,8 +182,9 @@ impl CompiledModule {
                 func = Some(p.func);
                 let _ = writeln!(out, "func @{}:", c.module.funcs[p.func.0 as usize].name);
             }
-            let _ = writeln!(out, "  ; {} ({})", p.stencil, p.covers);
-            let code = &bytes[p.offset..p.offset + p.len];
+            let _ = writeln!(out, "  ; {} ({})", p.stencil.name, p.covers);
+            let (at, len) = (p.offset as usize, p.len as usize);
+            let code = &bytes[at..at + len];
             let mut decoder = Decoder::with_ip(64, code, p.offset as u64, DecoderOptions::NONE);
             while decoder.can_decode() {
                 let i = decoder.decode();

@@ -29,7 +29,7 @@ fn placed(placed: &[Placed]) -> Vec<&'static str> {
     placed
         .iter()
         .filter(|p| !matches!(p.covers, Covers::Name("move" | "jump")))
-        .map(|p| p.stencil)
+        .map(|p| p.stencil.name)
         .collect()
 }
 

@@ -13,9 +13,11 @@ mod moves;
 
 use smallvec::SmallVec;
 
-use crate::ir::{Body, FuncId, Module, Type, Value};
+use crate::ir::oplist::Imm;
+use crate::ir::{Body, FuncId, Inst, Module, Opcode, Type, Value};
 use crate::select::cover::{Cover, Covers, Detail, Edge, FuncCover, Instance, Operand, SlotRef};
-use crate::select::single::{inst_instance, term_instance};
+use crate::select::extract::iconst;
+use crate::select::single::{inst_instance, inst_stencil, term_instance};
 use crate::select::tiles::tiles;
 use crate::stencil::{patch, HoleValue, Stencil};
 use crate::{Error, ErrorKind};
@@ -44,12 +46,14 @@ pub struct FuncCode {
 }
 
 /// One stencil placed in the image, for listings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Placed {
     pub func: FuncId,
-    pub offset: usize,
-    pub len: usize,
-    pub stencil: &'static str,
+    /// Its offset in the image.
+    pub offset: u32,
+    /// Its length there (a dropped trailing `jmp` not counted).
+    pub len: u32,
+    pub stencil: &'static Stencil,
     /// What it stands for: the IR operations it covers, or a move (`move`) or a jump
     /// (`jump`) of the emitter's own.
     pub covers: Covers,
@@ -380,7 +384,11 @@ impl<'a> FuncEmitter<'a> {
             self.labels[i] = Some(self.image.bytes.len());
             let next = (i + 1 < body.blocks.len()).then_some(i + 1);
             for inst in &block.insts {
-                self.instance(&inst_instance(module, inst).map_err(Fail::Ir)?, next)?;
+                if inst.op == Opcode::Call {
+                    self.instance(&inst_instance(module, inst).map_err(Fail::Ir)?, next)?;
+                } else {
+                    self.single_inst(inst)?;
+                }
             }
             if let Some(term) = &block.term {
                 let inst = term_instance(module, body, term).map_err(Fail::Ir)?;
@@ -388,6 +396,53 @@ impl<'a> FuncEmitter<'a> {
             }
         }
         self.trampolines()
+    }
+
+    /// Places an instruction other than a call with its own stencil, its operands in
+    /// their slots: what [`inst_instance`] makes, without making it.
+    fn single_inst(&mut self, inst: &Inst) -> Result<(), Fail> {
+        let Some((stencil, _)) = inst_stencil(self.module, inst) else {
+            // The located error of a missing stencil.
+            return Err(Fail::Ir(
+                inst_instance(self.module, inst).err().unwrap_or_else(|| {
+                    internal(self.module, format!("no stencil for `{}`", inst.mnemonic()))
+                }),
+            ));
+        };
+        let mut fills = [0i64; 4];
+        let result = inst
+            .results
+            .first()
+            .map(|&r| 8 * self.slot_of[r.index()] as i64);
+        let operands = if inst.op == Opcode::Iconst {
+            let ops = iconst(inst.ty.unwrap_or(Type::I32), inst.imm).1;
+            for (f, o) in fills.iter_mut().zip(&ops) {
+                if let Operand::Imm(v) = *o {
+                    *f = v;
+                }
+            }
+            ops.len()
+        } else {
+            for (f, a) in fills.iter_mut().zip(&inst.args) {
+                *f = 8 * self.slot_of[a.index()] as i64;
+            }
+            inst.args.len()
+        };
+        let off = match inst.op.info().imm {
+            Imm::Offset => inst.imm as i64,
+            _ => 0,
+        };
+        let grow = self.data.grow_helper;
+        let covers = Covers::Op(inst.op, inst.ty);
+        self.place(stencil, stencil.tail_jmp > 0, covers, |h| match h {
+            HoleValue::Operand(n) if (n as usize) < operands => Some(Fill::Num(fills[n as usize])),
+            HoleValue::Result => result.map(Fill::Num),
+            HoleValue::Offset => Some(Fill::Num(off)),
+            HoleValue::Continue => Some(Fill::Next),
+            HoleValue::GrowHelper => Some(Fill::At(Target::Data(grow))),
+            _ => None,
+        })?;
+        Ok(())
     }
 
     /// The trampolines of the edges with moves, after the blocks.
@@ -651,9 +706,9 @@ impl<'a> FuncEmitter<'a> {
         self.image.bytes.extend_from_slice(&stencil.code[..len]);
         self.image.placed.push(Placed {
             func: self.func,
-            offset: at,
-            len,
-            stencil: stencil.name,
+            offset: at as u32,
+            len: len as u32,
+            stencil,
             covers,
         });
         for (k, hole) in stencil.holes.iter().enumerate() {

@@ -16,7 +16,7 @@ pub enum Covers {
     Name(&'static str),
     /// Operations as selection names them, outermost first (`brif`, `icmp.slt.i32`,
     /// `iadd.i32`, `iconst.i64 5`).
-    List(Vec<String>),
+    List(Box<[String]>),
 }
 
 impl fmt::Display for Covers {

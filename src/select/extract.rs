@@ -735,7 +735,7 @@ impl Emitter<'_, '_> {
                     };
                     self.insts.push(Instance {
                         stencil,
-                        covers: Covers::List(vec![format!("iconst.{ty} {v}")]),
+                        covers: Covers::List(Box::new([format!("iconst.{ty} {v}")])),
                         operands,
                         result,
                         detail: Detail::None,
