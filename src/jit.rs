@@ -12,8 +12,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::emit::{self, Absolute, Image, Placed};
 use crate::interp::{CallError, Caller, HostFn, Imports};
@@ -23,6 +24,7 @@ use crate::select::cover::Cover;
 use crate::select::Selector;
 use crate::semantics::{grow_pages, TrapCode, PAGE_SIZE};
 use crate::stencil::abi::{Ctx, GrowHelper, ImportHelper, StencilFn};
+use crate::typed::{Params, Results};
 use crate::{Config, Error, ErrorKind, Trap, Value};
 
 /// Bytes of frame stack per instance. Pages are touched only as frames reach them; a
@@ -72,6 +74,7 @@ impl Jit {
             .max()
             .unwrap_or(0) as u64;
         Ok(CompiledModule {
+            own: Arc::default(),
             inner: Arc::new(Compiled {
                 code,
                 import_area,
@@ -145,6 +148,9 @@ struct Compiled {
 #[derive(Clone)]
 pub struct CompiledModule {
     inner: Arc<Compiled>,
+    /// The instance [`CompiledModule::call`] and [`TypedFunc::call`] run on, made at
+    /// the first such call and shared by the module's clones.
+    own: Arc<Mutex<Option<JitInstance>>>,
 }
 
 impl CompiledModule {
@@ -208,16 +214,137 @@ impl CompiledModule {
             max_pages,
         } = crate::interp::link(module, &imports)?;
         Ok(JitInstance {
-            compiled: self.clone(),
+            compiled: self.inner.clone(),
             state: Box::new(State {
                 memory,
                 max_pages,
                 hosts,
-                compiled: self.clone(),
+                compiled: self.inner.clone(),
                 host_error: None,
             }),
             frames: Vec::new(),
         })
+    }
+
+    /// Calls the function `name` with `args` on the module's own instance: one with no
+    /// imports, made at the first call and kept, memory and all, for the next. Calls from
+    /// several threads take turns; for calls in parallel, or for imports, give each
+    /// thread an instance of its own ([`CompiledModule::instantiate`]).
+    ///
+    /// # Errors
+    /// As [`JitInstance::call`]; [`CallError::Instantiate`] when the module cannot run
+    /// without imports.
+    pub fn call(&self, name: &str, args: &[Value]) -> Result<Vec<Value>, CallError> {
+        self.with_own(|inst| inst.call(name, args))
+    }
+
+    /// The function `name` as a typed function: `P` its parameters, a tuple of `i32`,
+    /// `u32`, `i64` or `u64`, and `R` its results, `()`, one of those or a tuple. The
+    /// signature is checked here once; each call then writes and reads frame slots
+    /// directly.
+    ///
+    /// ```
+    /// # use egjit::{Config, Jit, Module};
+    /// let src = "func @twice(i64) -> i64 {\nentry(v0: i64):\n    v1 = iadd.i64 v0, v0\n    return v1\n}";
+    /// let compiled = Jit::new(Config::default())?.compile(&Module::from_text(src, "t")?)?;
+    /// let twice = compiled.typed::<(i64,), i64>("twice")?;
+    /// assert_eq!(twice.call((21,))?, 42);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`CallError::NoSuchFunction`]; [`CallError::BadArguments`] or
+    /// [`CallError::BadResults`] when `P` or `R` do not match the signature.
+    pub fn typed<P: Params, R: Results>(&self, name: &str) -> Result<TypedFunc<P, R>, CallError> {
+        let c = &*self.inner;
+        let (id, fcode) = c.lookup(name)?;
+        let sig = &c.module.funcs[id].sig;
+        if P::TYPES != sig.params.as_slice() {
+            return Err(CallError::BadArguments {
+                func: name.to_string(),
+                expected: sig.clone(),
+                found: P::TYPES.to_vec(),
+            });
+        }
+        if R::TYPES != sig.results.as_slice() {
+            return Err(CallError::BadResults {
+                func: name.to_string(),
+                expected: sig.clone(),
+                found: R::TYPES.to_vec(),
+            });
+        }
+        Ok(TypedFunc {
+            module: self.clone(),
+            fcode,
+            types: PhantomData,
+        })
+    }
+
+    /// Runs `f` on the module's own instance, made first if need be.
+    fn with_own<T>(
+        &self,
+        f: impl FnOnce(&mut JitInstance) -> Result<T, CallError>,
+    ) -> Result<T, CallError> {
+        // A panic in a host function is caught before it reaches the lock, so a poisoned
+        // lock still guards a whole instance.
+        let mut own = self.own.lock().unwrap_or_else(|e| e.into_inner());
+        let inst = match &mut *own {
+            Some(inst) => inst,
+            empty => empty.insert(
+                self.instantiate(Imports::new())
+                    .map_err(CallError::Instantiate)?,
+            ),
+        };
+        f(inst)
+    }
+}
+
+impl Compiled {
+    /// The function `name` with code: its index and where its code is.
+    fn lookup(&self, name: &str) -> Result<(usize, emit::FuncCode), CallError> {
+        let found = self.module.func_by_name(name);
+        match found.map(|id| (id.0 as usize, self.funcs[id.0 as usize])) {
+            Some((id, Some(fcode))) => Ok((id, fcode)),
+            _ => Err(CallError::NoSuchFunction(name.to_string())),
+        }
+    }
+}
+
+/// A function of a compiled module with its Rust signature, from
+/// [`CompiledModule::typed`].
+pub struct TypedFunc<P, R> {
+    module: CompiledModule,
+    fcode: emit::FuncCode,
+    types: PhantomData<fn(P) -> R>,
+}
+
+impl<P: Params, R: Results> TypedFunc<P, R> {
+    /// Calls it on its module's own instance (see [`CompiledModule::call`]).
+    ///
+    /// # Errors
+    /// [`CallError::Trap`] when it traps; [`CallError::Instantiate`] when the module
+    /// cannot run without imports.
+    pub fn call(&self, args: P) -> Result<R, CallError> {
+        self.module.with_own(|inst| self.run(inst, args))
+    }
+
+    /// Calls it on `instance`, an instance of the same compiled module.
+    ///
+    /// # Errors
+    /// [`CallError::Trap`] when it traps; [`CallError::NoSuchFunction`] when `instance`
+    /// is of another compiled module.
+    pub fn call_in(&self, instance: &mut JitInstance, args: P) -> Result<R, CallError> {
+        if !Arc::ptr_eq(&instance.compiled, &self.module.inner) {
+            return Err(CallError::NoSuchFunction(
+                "(a typed function of another compiled module)".to_string(),
+            ));
+        }
+        self.run(instance, args)
+    }
+
+    fn run(&self, inst: &mut JitInstance, args: P) -> Result<R, CallError> {
+        inst.run(self.fcode, |slots| args.write(slots))?;
+        Ok(R::read(&inst.frames))
     }
 }
 
@@ -227,14 +354,14 @@ struct State {
     max_pages: u32,
     hosts: Vec<Option<HostFn>>,
     /// The module, for the imports' signatures and names.
-    compiled: CompiledModule,
+    compiled: Arc<Compiled>,
     /// The message of the host error that ended the running call.
     host_error: Option<String>,
 }
 
 /// A compiled module with its own memory and imports.
 pub struct JitInstance {
-    compiled: CompiledModule,
+    compiled: Arc<Compiled>,
     state: Box<State>,
     frames: Vec<u64>,
 }
@@ -251,32 +378,42 @@ impl JitInstance {
     /// [`CallError::Trap`] when it traps (memory keeps what was written before the trap,
     /// and the next call works); the other variants for a wrong name or arguments.
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Vec<Value>, CallError> {
-        let c = &*self.compiled.inner;
-        let found = c.module.func_by_name(name);
-        let (id, fcode) = match found.map(|id| (id, c.funcs[id.0 as usize])) {
-            Some((id, Some(fcode))) => (id, fcode),
-            _ => return Err(CallError::NoSuchFunction(name.to_string())),
-        };
-        let sig = &c.module.funcs[id.0 as usize].sig;
-        let types: Vec<Type> = args.iter().map(|a| a.ty()).collect();
-        if types != sig.params {
+        let c = self.compiled.clone();
+        let (id, fcode) = c.lookup(name)?;
+        let sig = &c.module.funcs[id].sig;
+        if !args.iter().map(|a| a.ty()).eq(sig.params.iter().copied()) {
             return Err(CallError::BadArguments {
                 func: name.to_string(),
                 expected: sig.clone(),
-                found: types,
+                found: args.iter().map(|a| a.ty()).collect(),
             });
         }
+        self.run(fcode, |slots| {
+            for (slot, a) in slots.iter_mut().zip(args) {
+                *slot = a.to_bits();
+            }
+        })?;
+        Ok(sig
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| Value::from_bits(t, self.frames[i]))
+            .collect())
+    }
+
+    /// Runs the function at `fcode` with the arguments `write` puts in the first frame
+    /// slots; its results are then in the first slots of `self.frames`.
+    fn run(&mut self, fcode: emit::FuncCode, write: impl FnOnce(&mut [u64])) -> Result<(), Trap> {
+        let c = &*self.compiled;
         if self.frames.is_empty() {
             self.frames = vec![0u64; FRAME_STACK / 8];
         }
         let frames = self.frames.as_mut_ptr();
         let frame_end = frames as u64 + (8 * self.frames.len()) as u64 - c.import_area;
         if frames as u64 + fcode.frame_size > frame_end {
-            return Err(CallError::Trap(Trap::CallStackExhausted));
+            return Err(Trap::CallStackExhausted);
         }
-        for (i, a) in args.iter().enumerate() {
-            self.frames[i] = a.to_bits();
-        }
+        write(&mut self.frames);
         self.state.host_error = None;
         let mut ctx = Ctx {
             mem_size: self.state.memory.len() as u64,
@@ -295,14 +432,9 @@ impl JitInstance {
             run_entry(entry, frames.cast(), &mut ctx, c.config.max_call_depth)
         };
         if status != 0 {
-            return Err(CallError::Trap(trap_of(status, &mut self.state)));
+            return Err(trap_of(status, &mut self.state));
         }
-        Ok(sig
-            .results
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| Value::from_bits(t, self.frames[i]))
-            .collect())
+        Ok(())
     }
 }
 
@@ -368,7 +500,7 @@ unsafe extern "C" fn import_helper(ctx: *mut Ctx, args: *mut u64, index: u64) ->
     let state = unsafe { &mut *(*ctx).host.cast::<State>() };
     let i = index as usize;
     let compiled = state.compiled.clone();
-    let f = &compiled.inner.module.funcs[i];
+    let f = &compiled.module.funcs[i];
     let vals: Vec<Value> = f
         .sig
         .params

@@ -33,6 +33,7 @@ pub mod jit;
 pub mod runtime;
 pub mod select;
 pub mod stencil;
+pub mod typed;
 mod value;
 
 /// The semantics of every operation, shared with the stencils.
@@ -45,7 +46,7 @@ pub use error::{Error, ErrorKind};
 pub use interp::{CallError, Caller, HostFn, Imports, Instance};
 pub use ir::builder::{FunctionBuilder, ModuleBuilder};
 pub use ir::{Module, Type};
-pub use jit::{CompiledModule, Jit, JitInstance};
+pub use jit::{CompiledModule, Jit, JitInstance, TypedFunc};
 pub use value::{Trap, Value};
 
 /// The README's examples, compiled and run as doctests.

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use egjit::ir::Opcode;
 use egjit::{
-    CallError, Config, ErrorKind, Imports, Instance, Module, ModuleBuilder, Trap, Type, Value,
+    CallError, CompiledModule, Config, ErrorKind, Imports, Instance, Jit, Module, ModuleBuilder,
+    Trap, Type, Value,
 };
 
 const COUNTER: &str = "
@@ -366,4 +367,135 @@ fn compiled_modules_are_shared_and_compiled_from_several_threads() {
             });
         }
     });
+}
+
+fn compile(src: &str, single_op: bool) -> CompiledModule {
+    let m = Module::from_text(src, "t.egir").unwrap_or_else(|e| panic!("{e}"));
+    let config = Config {
+        single_op,
+        ..Config::default()
+    };
+    Jit::new(config)
+        .and_then(|j| j.compile(&m))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn typed_calls_on_both_jit_engines() {
+    let fib = std::fs::read_to_string("tests/programs/fib.egir").expect("fib");
+    for single_op in [false, true] {
+        let compiled = compile(&fib, single_op);
+        let fib64 = compiled.typed::<(i64,), i64>("fib64").expect("typed fib64");
+        // Fibonacci numbers, by hand: F(30) = 832040, F(40) = 102334155.
+        assert_eq!(fib64.call((30,)).expect("fib64 30"), 832_040);
+        assert_eq!(fib64.call((40,)).expect("fib64 40"), 102_334_155);
+        let fib32 = compiled
+            .typed::<(u32,), u32>("fib")
+            .expect("typed fib, unsigned");
+        assert_eq!(fib32.call((20,)).expect("fib 20"), 6765);
+        // The untyped call on the module runs the same code.
+        assert_eq!(
+            compiled.call("fib", &[Value::I32(10)]).expect("fib 10"),
+            vec![Value::I32(55)]
+        );
+    }
+}
+
+#[test]
+fn typed_signatures_are_checked_once() {
+    let compiled = compile(
+        &std::fs::read_to_string("tests/programs/fib.egir").expect("fib"),
+        false,
+    );
+    match compiled.typed::<(i32,), i32>("fib64") {
+        Err(CallError::BadArguments { func, found, .. }) => {
+            assert_eq!(func, "fib64");
+            assert_eq!(found, vec![Type::I32]);
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("i32 parameters accepted for an i64 function"),
+    }
+    match compiled.typed::<(i64,), (i64, i64)>("fib64") {
+        Err(e @ CallError::BadResults { .. }) => {
+            assert_eq!(e.to_string(), "`@fib64` returns (i64), not (i64, i64)")
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("two results accepted for one"),
+    }
+    assert!(matches!(
+        compiled.typed::<(), ()>("nope"),
+        Err(CallError::NoSuchFunction(n)) if n == "nope"
+    ));
+    match compiled.call("fib", &[Value::I64(3)]) {
+        Err(CallError::BadArguments { found, .. }) => assert_eq!(found, vec![Type::I64]),
+        other => panic!("an i64 passed for an i32: {other:?}"),
+    }
+}
+
+#[test]
+fn the_modules_own_instance_keeps_its_memory_and_survives_traps() {
+    let src = "
+memory 1
+func @put(i32, i64) {
+entry(v0: i32, v1: i64):
+    store.i64 v0, v1
+    return
+}
+func @get(i32) -> i64 {
+entry(v0: i32):
+    v1 = load.i64 v0
+    return v1
+}
+func @pair(i32, i64) -> i64, i32 {
+entry(v0: i32, v1: i64):
+    return v1, v0
+}
+";
+    for single_op in [false, true] {
+        let compiled = compile(src, single_op);
+        let put = compiled.typed::<(i32, i64), ()>("put").expect("put");
+        let get = compiled.typed::<(i32,), i64>("get").expect("get");
+        put.call((8, -5)).expect("put");
+        // A clone shares the instance.
+        assert_eq!(
+            compiled.clone().call("get", &[Value::I32(8)]).expect("get"),
+            vec![Value::I64(-5)]
+        );
+        // 65536 - 8 + 8 bytes: past the one page.
+        assert_eq!(get.call((65_529,)), Err(CallError::Trap(Trap::OutOfBounds)));
+        assert_eq!(get.call((8,)).expect("get after a trap"), -5);
+        let pair = compiled
+            .typed::<(i32, i64), (i64, i32)>("pair")
+            .expect("pair");
+        assert_eq!(pair.call((-1, 7)).expect("pair"), (7, -1));
+        // A separate instance has its own memory, zeroed.
+        let mut other = compiled.instantiate(Imports::new()).expect("instance");
+        assert_eq!(
+            get.call_in(&mut other, (8,))
+                .expect("get in another instance"),
+            0
+        );
+        let foreign = compile(src, single_op);
+        let mut foreign = foreign.instantiate(Imports::new()).expect("instance");
+        assert!(matches!(
+            get.call_in(&mut foreign, (8,)),
+            Err(CallError::NoSuchFunction(_))
+        ));
+    }
+}
+
+#[test]
+fn a_module_with_imports_needs_an_instance_to_call() {
+    let compiled = compile(COUNTER, false);
+    match compiled.call("load", &[Value::I32(0)]) {
+        Err(CallError::Instantiate(e)) => {
+            assert_eq!(e.kind, ErrorKind::Link);
+            assert!(
+                e.to_string()
+                    .contains("import `@host.read` is not provided"),
+                "{e}"
+            );
+        }
+        other => panic!("called without imports: {other:?}"),
+    }
 }

@@ -86,6 +86,17 @@ pub enum CallError {
         /// The types of the arguments given.
         found: Vec<Type>,
     },
+    /// The results asked for do not match the function's results.
+    BadResults {
+        /// The function called.
+        func: String,
+        /// Its signature.
+        expected: Signature,
+        /// The types asked for.
+        found: Vec<Type>,
+    },
+    /// The module could not be instantiated for the call (it has imports).
+    Instantiate(Error),
 }
 
 impl fmt::Display for CallError {
@@ -105,6 +116,17 @@ impl fmt::Display for CallError {
                     type_list(found)
                 )
             }
+            CallError::BadResults {
+                func,
+                expected,
+                found,
+            } => write!(
+                f,
+                "`@{func}` returns ({}), not ({})",
+                type_list(&expected.results),
+                type_list(found)
+            ),
+            CallError::Instantiate(e) => write!(f, "{e}"),
         }
     }
 }
