@@ -2,16 +2,19 @@
 //! which must all give the same results, traps included (as their IR.md message), and
 //! leave the same memory behind (read back by the generated `@probe`).
 //!
-//! Today the only engine is the reference interpreter, so the runs are also repeated on
-//! a fresh instance, which must answer the same. A new engine is one more entry in
-//! [`engines`].
+//! The engines are the reference interpreter, the e-graph JIT and the single-op JIT; each
+//! program runs twice on each, on fresh instances, which must answer the same. A new
+//! engine is one more entry in [`engines`]. A program that runs too long on an engine
+//! (code that loops forever) ends the run with its seed and program, not a hang.
 
 #[path = "support/gen.rs"]
 mod gen;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use egjit::ir::oplist::{Imm, Suffix};
 use egjit::ir::{Opcode, TermKind, OPS};
@@ -25,6 +28,13 @@ type Outcome = Result<Vec<Value>, String>;
 /// An engine loaded with one module: calls a function by name. Memory persists from one
 /// call to the next, as on one instance.
 type Engine = Box<dyn FnMut(&str, &[Value]) -> Outcome>;
+
+/// The longest one program may run on one engine. Generated programs are short and
+/// their loops bounded, so a program past this loops forever.
+const HANG: Duration = Duration::from_secs(60);
+
+/// What a worker is running: the seed, the engine, since when.
+type Doing = Mutex<Option<(u64, &'static str, Instant)>>;
 
 /// Seeds of the normal run.
 const SEEDS: u64 = 4_000;
@@ -102,7 +112,7 @@ struct Checked {
 
 /// Parses, verifies and runs the program of `seed` on every engine (twice, on fresh
 /// instances), and compares. The error names the seed and shows the program.
-fn check_seed(seed: u64) -> Result<Checked, String> {
+fn check_seed(seed: u64, doing: &Doing) -> Result<Checked, String> {
     let text = gen::program(seed);
     let module = Module::from_text(&text, &format!("seed{seed}.egir")).map_err(|e| {
         format!("seed {seed}: the generated program is rejected: {e}\n--- program ---\n{text}")
@@ -111,6 +121,7 @@ fn check_seed(seed: u64) -> Result<Checked, String> {
     let mut runs: Vec<(String, Run)> = Vec::new();
     for round in 0..2 {
         for (name, mut engine) in engines(&module) {
+            *doing.lock().unwrap() = Some((seed, name, Instant::now()));
             runs.push((
                 format!("{name} (instance {})", round + 1),
                 run(&mut engine, &args),
@@ -152,33 +163,69 @@ fn compare(runs: &[(String, Run)]) -> Option<String> {
 }
 
 /// Checks seeds `0..n` on all cores; calls `visit` with each success. Returns the
-/// failures (at most a few are kept in full).
+/// failures (at most a few are kept in full). A watchdog ends the process, naming the
+/// seed and the engine, when one program runs longer than [`HANG`].
 fn check_seeds(n: u64, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
     let workers = std::thread::available_parallelism().map_or(2, |p| p.get()) as u64;
     let failures = Mutex::new(Vec::new());
+    let doing: Vec<Doing> = (0..workers).map(|_| Mutex::new(None)).collect();
+    let done = AtomicBool::new(false);
     std::thread::scope(|s| {
-        for w in 0..workers {
-            let failures = &failures;
-            s.spawn(move || {
-                let mut seed = w;
-                while seed < n {
-                    match check_seed(seed) {
-                        Ok(c) => visit(&c),
-                        Err(e) => {
-                            let mut f = failures.lock().unwrap();
-                            if f.len() < 5 {
-                                f.push(e);
-                            } else {
-                                f.push(format!("seed {seed}: fails too"));
+        let (doing, done) = (&doing, &done);
+        s.spawn(move || watchdog(doing, done));
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let failures = &failures;
+                let doing = &doing[w as usize];
+                s.spawn(move || {
+                    let mut seed = w;
+                    while seed < n {
+                        match check_seed(seed, doing) {
+                            Ok(c) => visit(&c),
+                            Err(e) => {
+                                let mut f = failures.lock().unwrap();
+                                if f.len() < 5 {
+                                    f.push(e);
+                                } else {
+                                    f.push(format!("seed {seed}: fails too"));
+                                }
                             }
                         }
+                        seed += workers;
                     }
-                    seed += workers;
-                }
-            });
+                })
+            })
+            .collect();
+        for h in handles {
+            let _ = h.join();
         }
+        done.store(true, Ordering::Relaxed);
     });
     failures.into_inner().unwrap()
+}
+
+/// Watches the workers until `done`: a program running longer than [`HANG`] cannot be
+/// stopped from outside its engine, so the process ends, with the seed, the engine and
+/// the program on standard error (written directly: the test harness's capture would
+/// die with the process).
+fn watchdog(doing: &[Doing], done: &AtomicBool) {
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        for d in doing {
+            let Some((seed, engine, since)) = *d.lock().unwrap() else {
+                continue;
+            };
+            if since.elapsed() > HANG {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "seed {seed}: still running on `{engine}` after {HANG:?}: a loop that \
+                     never ends?\n--- program ---\n{}",
+                    gen::program(seed)
+                );
+                std::process::exit(1);
+            }
+        }
+    }
 }
 
 fn assert_no_failures(failures: &[String], n: u64) {
