@@ -12,7 +12,7 @@ mod gen;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,11 @@ const HANG: Duration = Duration::from_secs(60);
 
 /// What a worker is running: the seed, the engine, since when.
 type Doing = Mutex<Option<(u64, &'static str, Instant)>>;
+
+/// Runs of this many seeds or more report progress on standard error, every
+/// `PROGRESS_EVERY` seeds.
+const PROGRESS_FROM: u64 = 100_000;
+const PROGRESS_EVERY: u64 = 25_000;
 
 /// Seeds of the normal run.
 const SEEDS: u64 = 4_000;
@@ -170,8 +175,9 @@ fn check_seeds(n: u64, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
     let failures = Mutex::new(Vec::new());
     let doing: Vec<Doing> = (0..workers).map(|_| Mutex::new(None)).collect();
     let done = AtomicBool::new(false);
+    let checked = AtomicU64::new(0);
     std::thread::scope(|s| {
-        let (doing, done) = (&doing, &done);
+        let (doing, done, checked) = (&doing, &done, &checked);
         s.spawn(move || watchdog(doing, done));
         let handles: Vec<_> = (0..workers)
             .map(|w| {
@@ -180,6 +186,14 @@ fn check_seeds(n: u64, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
                 s.spawn(move || {
                     let mut seed = w;
                     while seed < n {
+                        let checked = checked.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n >= PROGRESS_FROM && checked % PROGRESS_EVERY == 0 {
+                            let failed = failures.lock().unwrap().len();
+                            let _ = writeln!(
+                                std::io::stderr(),
+                                "{checked} of {n} seeds checked, {failed} failed"
+                            );
+                        }
                         match check_seed(seed, doing) {
                             Ok(c) => visit(&c),
                             Err(e) => {
