@@ -2,7 +2,9 @@
 //! side by side, per IR operation, on the corpus and on a generated 10,000-operation
 //! function.
 //!
-//! `cargo bench --bench compile`. Throughput is in IR operations.
+//! `cargo bench --bench compile`. Throughput is in IR operations. The group
+//! `per_module` compiles each corpus program alone with the e-graph JIT, for the median
+//! time per IR operation over programs (`cargo bench --bench compile -- per_module`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use egjit::{Config, Jit, Module};
@@ -36,6 +38,18 @@ fn bench(c: &mut Criterion) {
     group.bench_function("generated_10k/single_op", |b| {
         b.iter(|| compile_all(&single, big))
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("per_module");
+    for m in &corpus {
+        let name = std::path::Path::new(&m.source)
+            .file_stem()
+            .map_or_else(|| m.source.clone(), |s| s.to_string_lossy().into_owned());
+        group.throughput(Throughput::Elements(operations(m)));
+        group.bench_function(name, |b| {
+            b.iter(|| compile_all(&jit, std::slice::from_ref(m)))
+        });
+    }
     group.finish();
 }
 
