@@ -432,17 +432,31 @@ impl<'a> FuncEmitter<'a> {
             Imm::Offset => inst.imm as i64,
             _ => 0,
         };
-        let grow = self.data.grow_helper;
         let covers = Covers::Op(inst.op, inst.ty);
+        self.operation(stencil, covers, &fills[..operands], result, off)?;
+        Ok(())
+    }
+
+    /// Places an operation's stencil, its trailing `jmp` dropped: `operands` the numbers
+    /// of its operands (frame offsets, immediates), `result` its result's frame offset,
+    /// `off` a memory access's offset.
+    fn operation(
+        &mut self,
+        stencil: &'static Stencil,
+        covers: Covers,
+        operands: &[i64],
+        result: Option<i64>,
+        off: i64,
+    ) -> Result<(), String> {
+        let grow = self.data.grow_helper;
         self.place(stencil, stencil.tail_jmp > 0, covers, |h| match h {
-            HoleValue::Operand(n) if (n as usize) < operands => Some(Fill::Num(fills[n as usize])),
+            HoleValue::Operand(n) => operands.get(n as usize).map(|&v| Fill::Num(v)),
             HoleValue::Result => result.map(Fill::Num),
             HoleValue::Offset => Some(Fill::Num(off)),
             HoleValue::Continue => Some(Fill::Next),
             HoleValue::GrowHelper => Some(Fill::At(Target::Data(grow))),
             _ => None,
-        })?;
-        Ok(())
+        })
     }
 
     /// The trampolines of the edges with moves, after the blocks.
@@ -475,16 +489,7 @@ impl<'a> FuncEmitter<'a> {
                 };
                 let fills = self.operand_fills(inst);
                 let result = inst.result.map(|r| 8 * self.slot(r) as i64);
-                let drop = inst.stencil.tail_jmp > 0;
-                let grow = self.data.grow_helper;
-                self.place(inst.stencil, drop, inst.covers.clone(), |h| match h {
-                    HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                    HoleValue::Result => result.map(Fill::Num),
-                    HoleValue::Offset => Some(Fill::Num(off)),
-                    HoleValue::Continue => Some(Fill::Next),
-                    HoleValue::GrowHelper => Some(Fill::At(Target::Data(grow))),
-                    _ => None,
-                })?;
+                self.operation(inst.stencil, inst.covers.clone(), &fills, result, off)?;
             }
             Detail::Call {
                 func,
