@@ -275,6 +275,7 @@ impl CompiledModule {
         }
         Ok(TypedFunc {
             module: self.clone(),
+            name: name.to_string(),
             fcode,
             types: PhantomData,
         })
@@ -314,6 +315,7 @@ impl Compiled {
 /// [`CompiledModule::typed`].
 pub struct TypedFunc<P, R> {
     module: CompiledModule,
+    name: String,
     fcode: emit::FuncCode,
     types: PhantomData<fn(P) -> R>,
 }
@@ -331,13 +333,11 @@ impl<P: Params, R: Results> TypedFunc<P, R> {
     /// Calls it on `instance`, an instance of the same compiled module.
     ///
     /// # Errors
-    /// [`CallError::Trap`] when it traps; [`CallError::NoSuchFunction`] when `instance`
-    /// is of another compiled module.
+    /// [`CallError::Trap`] when it traps; [`CallError::WrongInstance`] when `instance` is
+    /// of another compiled module.
     pub fn call_in(&self, instance: &mut JitInstance, args: P) -> Result<R, CallError> {
         if !Arc::ptr_eq(&instance.compiled, &self.module.inner) {
-            return Err(CallError::NoSuchFunction(
-                "(a typed function of another compiled module)".to_string(),
-            ));
+            return Err(CallError::WrongInstance(self.name.clone()));
         }
         self.run(instance, args)
     }

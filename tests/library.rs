@@ -477,10 +477,13 @@ entry(v0: i32, v1: i64):
         );
         let foreign = compile(src, single_op);
         let mut foreign = foreign.instantiate(Imports::new()).expect("instance");
-        assert!(matches!(
-            get.call_in(&mut foreign, (8,)),
-            Err(CallError::NoSuchFunction(_))
-        ));
+        match get.call_in(&mut foreign, (8,)) {
+            Err(e @ CallError::WrongInstance(_)) => assert_eq!(
+                e.to_string(),
+                "`@get` was called on an instance of another compiled module"
+            ),
+            other => panic!("ran on another module's instance: {other:?}"),
+        }
     }
 }
 

@@ -97,6 +97,8 @@ pub enum CallError {
     },
     /// The module could not be instantiated for the call (it has imports).
     Instantiate(Error),
+    /// A typed function called on an instance of another compiled module.
+    WrongInstance(String),
 }
 
 impl fmt::Display for CallError {
@@ -127,6 +129,10 @@ impl fmt::Display for CallError {
                 type_list(found)
             ),
             CallError::Instantiate(e) => write!(f, "{e}"),
+            CallError::WrongInstance(func) => write!(
+                f,
+                "`@{func}` was called on an instance of another compiled module"
+            ),
         }
     }
 }
