@@ -33,7 +33,8 @@ type Engine = Box<dyn FnMut(&str, &[Value]) -> Outcome>;
 /// their loops bounded, so a program past this loops forever.
 const HANG: Duration = Duration::from_secs(60);
 
-/// What a worker is running: the seed, the engine, since when.
+/// What a worker is running, while it runs a program on an engine: the seed, the engine,
+/// since when.
 type Doing = Mutex<Option<(u64, &'static str, Instant)>>;
 
 /// Runs of this many seeds or more report progress on standard error, every
@@ -127,10 +128,9 @@ fn check_seed(seed: u64, doing: &Doing) -> Result<Checked, String> {
     for round in 0..2 {
         for (name, mut engine) in engines(&module) {
             *doing.lock().unwrap() = Some((seed, name, Instant::now()));
-            runs.push((
-                format!("{name} (instance {})", round + 1),
-                run(&mut engine, &args),
-            ));
+            let r = run(&mut engine, &args);
+            *doing.lock().unwrap() = None;
+            runs.push((format!("{name} (instance {})", round + 1), r));
         }
     }
     if let Some(problem) = compare(&runs) {
@@ -186,14 +186,6 @@ fn check_seeds(n: u64, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
                 s.spawn(move || {
                     let mut seed = w;
                     while seed < n {
-                        let checked = checked.fetch_add(1, Ordering::Relaxed) + 1;
-                        if n >= PROGRESS_FROM && checked % PROGRESS_EVERY == 0 {
-                            let failed = failures.lock().unwrap().len();
-                            let _ = writeln!(
-                                std::io::stderr(),
-                                "{checked} of {n} seeds checked, {failed} failed"
-                            );
-                        }
                         match check_seed(seed, doing) {
                             Ok(c) => visit(&c),
                             Err(e) => {
@@ -204,6 +196,15 @@ fn check_seeds(n: u64, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
                                     f.push(format!("seed {seed}: fails too"));
                                 }
                             }
+                        }
+                        // Counted once checked, so the failures reported are theirs.
+                        let checked = checked.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n >= PROGRESS_FROM && checked % PROGRESS_EVERY == 0 {
+                            let failed = failures.lock().unwrap().len();
+                            let _ = writeln!(
+                                std::io::stderr(),
+                                "{checked} of {n} seeds checked, {failed} failed"
+                            );
                         }
                         seed += workers;
                     }

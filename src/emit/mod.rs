@@ -401,33 +401,37 @@ impl<'a> FuncEmitter<'a> {
     /// Places an instruction other than a call with its own stencil, its operands in
     /// their slots: what [`inst_instance`] makes, without making it.
     fn single_inst(&mut self, inst: &Inst) -> Result<(), Fail> {
-        let Some((stencil, _)) = inst_stencil(self.module, inst) else {
-            // The located error of a missing stencil.
-            return Err(Fail::Ir(
-                inst_instance(self.module, inst).err().unwrap_or_else(|| {
-                    internal(self.module, format!("no stencil for `{}`", inst.mnemonic()))
-                }),
-            ));
-        };
+        // The numbers of the operands: immediates of a constant, else the slots' offsets.
         let mut fills = [0i64; 4];
+        let mut operands = 0;
+        let stencil = if inst.op == Opcode::Iconst {
+            let (stencil, ops) = iconst(inst.ty.unwrap_or(Type::I32), inst.imm);
+            for (f, o) in fills.iter_mut().zip(&ops) {
+                if let Operand::Imm(v) = *o {
+                    *f = v;
+                    operands += 1;
+                }
+            }
+            stencil
+        } else {
+            let Some((stencil, _)) = inst_stencil(self.module, inst) else {
+                // The located error of a missing stencil.
+                return Err(Fail::Ir(
+                    inst_instance(self.module, inst).err().unwrap_or_else(|| {
+                        internal(self.module, format!("no stencil for `{}`", inst.mnemonic()))
+                    }),
+                ));
+            };
+            for (f, a) in fills.iter_mut().zip(&inst.args) {
+                *f = 8 * self.slot_of[a.index()] as i64;
+                operands += 1;
+            }
+            stencil
+        };
         let result = inst
             .results
             .first()
             .map(|&r| 8 * self.slot_of[r.index()] as i64);
-        let operands = if inst.op == Opcode::Iconst {
-            let ops = iconst(inst.ty.unwrap_or(Type::I32), inst.imm).1;
-            for (f, o) in fills.iter_mut().zip(&ops) {
-                if let Operand::Imm(v) = *o {
-                    *f = v;
-                }
-            }
-            ops.len()
-        } else {
-            for (f, a) in fills.iter_mut().zip(&inst.args) {
-                *f = 8 * self.slot_of[a.index()] as i64;
-            }
-            inst.args.len()
-        };
         let off = match inst.op.info().imm {
             Imm::Offset => inst.imm as i64,
             _ => 0,
