@@ -30,7 +30,7 @@ use super::cover::{
 use super::fold::Graph;
 use super::graph::{BlockGraph, Effect, Source};
 use super::lang::{Node, NodeOp};
-use super::tiles::{imm_of, matches, root_key, tiles, Match, Tile};
+use super::tiles::{imm_of, matches, tile_kinds, tiles, Match, Tile};
 use crate::ir::{Block, BlockId, Body, Module, TermKind, Type, Value};
 use crate::stencil::{Kind, Stencil};
 use crate::{Error, ErrorKind};
@@ -210,10 +210,12 @@ impl Extractor {
     fn new(g: &Graph, effects: &[Effect], live: &[(Value, Id)]) -> Extractor {
         let n = g.classes().map(|c| ix(c.id) + 1).max().unwrap_or(0);
         let earliest = earliest(g, n);
-        let by_root = &tiles().by_root;
+        let present = tile_kinds(g);
         let tile_ways = |id: Id, node: &Node, w: &mut Vec<Way>| {
-            for &t in by_root.get(&root_key(node.op)).into_iter().flatten() {
-                let tile = &tiles().tiles[t];
+            for tile in tiles().by_root(node.op) {
+                if !present.covers(&tile.needs) {
+                    continue;
+                }
                 for m in matches(g, tile, id, Some(node), None) {
                     w.push(Way::Tile(tile, m));
                 }
@@ -468,13 +470,7 @@ fn fusions(
             }
             let mut ways = Vec::new();
             for node in &class.nodes {
-                let by_root = tiles().by_root.get(&root_key(node.op));
-                for tile in by_root
-                    .into_iter()
-                    .flatten()
-                    .map(|&t| &tiles().tiles[t])
-                    .filter(|t| t.fuses_effect)
-                {
+                for tile in tiles().by_root(node.op).filter(|t| t.fuses_effect) {
                     for m in matches(g, tile, user, Some(node), Some(load)) {
                         let ready = slot_operands_of(tile, &m.operands)
                             .all(|o| earliest[ix(g.find(o))] <= k as u32);

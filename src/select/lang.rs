@@ -88,6 +88,29 @@ impl NodeOp {
         }
     }
 
+    /// The number of kinds that [`NodeOp::kind_index`] numbers.
+    pub fn kind_count() -> usize {
+        6 * crate::ir::OPS.len() + Term::ALL.len()
+    }
+
+    /// A dense number, below [`NodeOp::kind_count`], for an operation or terminator by
+    /// kind, opcode and type (position and immediate ignored); `None` for constants and
+    /// slots.
+    pub fn kind_index(self) -> Option<usize> {
+        let ty = |t: Option<Type>| match t {
+            None => 0,
+            Some(Type::I32) => 1,
+            Some(Type::I64) => 2,
+        };
+        let n = 3 * crate::ir::OPS.len();
+        match self {
+            NodeOp::Pure(op, t) => Some(3 * op as usize + ty(Some(t))),
+            NodeOp::Effect { op, ty: t, .. } => Some(n + 3 * op as usize + ty(t)),
+            NodeOp::Term(t, _) => Some(2 * n + t as usize),
+            NodeOp::Const(..) | NodeOp::Slot(..) => None,
+        }
+    }
+
     /// The type of the value the node computes, if it computes one.
     pub fn result_type(self) -> Option<Type> {
         match self {
@@ -100,6 +123,73 @@ impl NodeOp {
                 .map(|r| r.resolve(ty.unwrap_or(Type::I32))),
             NodeOp::Term(..) => None,
         }
+    }
+}
+
+/// A set of node kinds ([`NodeOp`]s with what patterns do not match on cleared, and a
+/// constant's value too), as bits: the kinds a graph holds, or those a pattern needs.
+/// Kinds that share a bit only make the set larger, never smaller, so a test of
+/// [`OpSet::covers`] may say yes wrongly but never no.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpSet([u64; 8]);
+
+impl OpSet {
+    /// Every kind: what a pattern that cannot be read needs.
+    pub const ALL: OpSet = OpSet([u64::MAX; 8]);
+
+    fn bit(op: NodeOp) -> usize {
+        let i = match (op.kind_index(), op) {
+            (Some(k), _) => k,
+            (None, NodeOp::Const(t, _)) => NodeOp::kind_count() + t as usize,
+            (None, _) => NodeOp::kind_count() + 2,
+        };
+        i % 448
+    }
+
+    /// The bit of a constant's value (of a type): a pattern that names a constant needs
+    /// it to be in the graph.
+    fn value_bit(ty: Type, bits: u64) -> usize {
+        let h = (bits ^ (ty as u64) << 63).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        448 + (h >> 58) as usize
+    }
+
+    fn set(&mut self, b: usize) {
+        self.0[b / 64] |= 1 << (b % 64);
+    }
+
+    pub fn insert(&mut self, op: NodeOp) {
+        self.set(Self::bit(op));
+        if let NodeOp::Const(ty, bits) = op {
+            self.set(Self::value_bit(ty, bits));
+        }
+    }
+
+    /// True when every kind of `need` is in the set.
+    pub fn covers(&self, need: &OpSet) -> bool {
+        self.0.iter().zip(&need.0).all(|(&have, &n)| have & n == n)
+    }
+
+    /// The kinds of the nodes of a pattern: what a graph must hold for it to match.
+    /// Variables need nothing.
+    pub fn of_pattern(ast: &egg::PatternAst<Node>) -> OpSet {
+        let mut s = OpSet::default();
+        for n in ast.as_ref() {
+            if let egg::ENodeOrVar::ENode(n) = n {
+                s.insert(n.op);
+            }
+        }
+        s
+    }
+
+    /// The kinds of the nodes of a graph.
+    pub fn of_graph<N: egg::Analysis<Node>>(g: &egg::EGraph<Node, N>) -> OpSet {
+        let mut s = OpSet::default();
+        for c in g.classes() {
+            for n in &c.nodes {
+                s.insert(n.op);
+            }
+        }
+        s
     }
 }
 
@@ -288,5 +378,49 @@ impl FromOp for Node {
                 children,
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Node, OpSet};
+    use crate::select::Graph;
+
+    fn graph(exprs: &[&str]) -> Graph {
+        let mut g = Graph::default();
+        for e in exprs {
+            g.add_expr(&e.parse().unwrap());
+        }
+        g.rebuild();
+        g
+    }
+
+    fn needs(pattern: &str) -> OpSet {
+        let p: egg::Pattern<Node> = pattern.parse().unwrap();
+        OpSet::of_pattern(&p.ast)
+    }
+
+    #[test]
+    fn a_pattern_needs_its_operations_and_constants() {
+        let add_zero = needs("(iadd.i32 ?a 0:i32)");
+        // An add of another constant is not enough; an add of zero is.
+        let g = graph(&["(iadd.i32 v1:i32 5:i32)"]);
+        assert!(!OpSet::of_graph(&g).covers(&add_zero));
+        let g = graph(&["(iadd.i32 v1:i32 5:i32)", "(imul.i32 v2:i32 0:i32)"]);
+        assert!(OpSet::of_graph(&g).covers(&add_zero));
+        // Zero of the other type, or an add of the other type, is not enough.
+        let g = graph(&["(iadd.i32 v1:i32 5:i32)", "(iadd.i64 v2:i64 0:i64)"]);
+        assert!(!OpSet::of_graph(&g).covers(&add_zero));
+    }
+
+    #[test]
+    fn nested_operations_are_needed_too() {
+        let need = needs("(brif (icmp.slt.i64 (iadd.i64 ?a ?b) ?c))");
+        let g = graph(&["(brif (icmp.slt.i64 v1:i64 v2:i64))"]);
+        assert!(!OpSet::of_graph(&g).covers(&need));
+        let g = graph(&["(brif (icmp.slt.i64 (iadd.i64 v1:i64 v3:i64) v2:i64))"]);
+        assert!(OpSet::of_graph(&g).covers(&need));
+        assert!(OpSet::ALL.covers(&need));
+        assert!(OpSet::of_graph(&g).covers(&OpSet::default()));
     }
 }

@@ -7,7 +7,7 @@ pub mod rules;
 pub mod single;
 
 pub use fold::{Data, Fold, Graph};
-pub use lang::{Node, NodeOp, Term};
+pub use lang::{Node, NodeOp, OpSet, Term};
 pub mod cover;
 pub mod extract;
 pub mod graph;
@@ -60,8 +60,34 @@ impl Default for Limits {
 /// # Ok::<(), egjit::Error>(())
 /// ```
 pub struct Selector {
-    rewrites: Arc<Vec<Rewrite<Node, Fold>>>,
+    rewrites: Arc<Rulebook>,
     limits: Limits,
+}
+
+/// Rewrites ready to search: each with the node kinds its left side needs, so that a
+/// block that lacks one of them is not searched for it at all.
+pub struct Rulebook {
+    rewrites: Vec<Rewrite<Node, Fold>>,
+    needs: Vec<OpSet>,
+}
+
+impl Rulebook {
+    pub fn new(rewrites: Vec<Rewrite<Node, Fold>>) -> Rulebook {
+        let needs = rewrites
+            .iter()
+            .map(|r| {
+                r.searcher
+                    .get_pattern_ast()
+                    .map_or(OpSet::ALL, OpSet::of_pattern)
+            })
+            .collect();
+        Rulebook { rewrites, needs }
+    }
+
+    /// The rewrites, in order.
+    pub fn rewrites(&self) -> &[Rewrite<Node, Fold>] {
+        &self.rewrites
+    }
 }
 
 impl Selector {
@@ -71,12 +97,14 @@ impl Selector {
     /// # Errors
     /// Two rules of one name, located at the later one.
     pub fn new(config: &Config) -> Result<Selector, Error> {
-        static BUILT_IN: OnceLock<Arc<Vec<Rewrite<Node, Fold>>>> = OnceLock::new();
+        static BUILT_IN: OnceLock<Arc<Rulebook>> = OnceLock::new();
         let rewrites = if config.rules.is_empty() && config.default_rules {
             // The shipped rules are parsed, checked and compiled by the tests.
             BUILT_IN
                 .get_or_init(|| {
-                    Arc::new(rules::rewrites(&rules::default_rules()).unwrap_or_default())
+                    Arc::new(Rulebook::new(
+                        rules::rewrites(&rules::default_rules()).unwrap_or_default(),
+                    ))
                 })
                 .clone()
         } else {
@@ -86,7 +114,7 @@ impl Selector {
                 Vec::new()
             };
             all.extend(config.rules.iter().cloned());
-            Arc::new(rules::rewrites(&all)?)
+            Arc::new(Rulebook::new(rules::rewrites(&all)?))
         };
         Ok(Selector {
             rewrites,
@@ -104,7 +132,7 @@ impl Selector {
 
     /// How many rewrites the selector applies.
     pub fn rule_count(&self) -> usize {
-        self.rewrites.len()
+        self.rewrites.rewrites.len()
     }
 }
 
@@ -163,11 +191,7 @@ impl egg::Applier<Node, Fold> for NegatedConstant {
 ///
 /// # Errors
 /// An operation no stencil covers, located at it.
-pub fn cover_module(
-    module: &Module,
-    rules: &[Rewrite<Node, Fold>],
-    limits: &Limits,
-) -> Result<Cover, Error> {
+pub fn cover_module(module: &Module, rules: &Rulebook, limits: &Limits) -> Result<Cover, Error> {
     let mut out = Cover::default();
     for (i, f) in module.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
@@ -193,15 +217,18 @@ pub fn cover_module(
 }
 
 /// Rewrites a block's graph with `rules` until nothing changes or a limit is reached:
-/// each iteration searches every rule, applies all their matches, then rebuilds.
+/// each iteration searches every rule whose node kinds the graph holds, applies all
+/// their matches, then rebuilds.
 fn saturate(
     mut bg: graph::BlockGraph,
-    rules: &[Rewrite<Node, Fold>],
+    book: &Rulebook,
     limits: &Limits,
 ) -> (graph::BlockGraph, Saturation) {
     let start = Instant::now();
     let g = &mut bg.egraph;
+    let rules = &book.rewrites;
     let mut iterations = 0;
+    let mut found = Vec::new();
     let reason = loop {
         if rules.is_empty() {
             break "no rules";
@@ -215,15 +242,24 @@ fn saturate(
         if g.total_size() > limits.nodes {
             break "node limit";
         }
-        let found: Vec<_> = rules.iter().map(|r| r.search(g)).collect();
+        let present = OpSet::of_graph(g);
+        found.clear();
+        for (rule, need) in rules.iter().zip(&book.needs) {
+            if present.covers(need) {
+                let m = rule.search(g);
+                if !m.is_empty() {
+                    found.push((rule, m));
+                }
+            }
+        }
         iterations += 1;
+        if found.is_empty() {
+            break "saturated";
+        }
         let size = (g.total_size(), g.number_of_classes());
         let mut unions = false;
         let mut full = false;
-        for (rule, m) in rules.iter().zip(&found) {
-            if m.is_empty() {
-                continue;
-            }
+        for (rule, m) in &found {
             unions |= !rule.apply(g, m).is_empty();
             if g.total_size() > limits.nodes {
                 full = true;

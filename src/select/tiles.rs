@@ -4,13 +4,12 @@
 //! tree; its variables, in order of first appearance, are the stencil's operands 0, 1, …
 //! (holes `Operand(n)`), each a frame slot or an immediate as the stencil's kinds say.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use egg::Id;
 
 use super::fold::Graph;
-use super::lang::{Node, NodeOp, Term};
+use super::lang::{Node, NodeOp, OpSet, Term};
 use crate::ir::{Opcode, Type, OPS};
 use crate::stencil::{Kind, Stencil, STENCILS};
 
@@ -33,6 +32,8 @@ pub struct Tile {
     pub operands: Vec<(Kind, Type)>,
     /// True when the pattern holds an effect below its root: a load fused into its user.
     pub fuses_effect: bool,
+    /// The node kinds of the pattern: a block that lacks one has no match.
+    pub needs: OpSet,
 }
 
 /// The stencils with special roles, by name.
@@ -55,8 +56,8 @@ pub struct Special {
 /// Every tile of the library, and the special stencils.
 pub struct Tiles {
     pub tiles: Vec<Tile>,
-    /// Tiles by the [`root_key`] of their root.
-    pub by_root: HashMap<NodeOp, Vec<usize>>,
+    /// Tiles by the [`NodeOp::kind_index`] of their root's [`root_key`].
+    by_root: Vec<Vec<usize>>,
     /// The stencil of one operation with every operand in a slot, by opcode and type.
     pub all_slots: SlotStencils,
     pub special: Special,
@@ -122,18 +123,23 @@ pub fn tiles() -> &'static Tiles {
                     Pat::Node(_, args) => args.iter().any(holds_effect),
                     Pat::Var(..) => false,
                 };
+                let mut needs = OpSet::default();
+                pattern_kinds(&pat, &mut needs);
                 Some(Tile {
                     stencil: s,
                     pat,
                     operands,
                     fuses_effect,
+                    needs,
                 })
             })
             .collect::<Vec<Tile>>();
-        let mut by_root: HashMap<NodeOp, Vec<usize>> = HashMap::new();
+        let mut by_root = vec![Vec::new(); NodeOp::kind_count()];
         for (i, t) in tiles.iter().enumerate() {
             if let Pat::Node(op, _) = t.pat {
-                by_root.entry(root_key(op)).or_default().push(i);
+                if let Some(k) = root_key(op).kind_index() {
+                    by_root[k].push(i);
+                }
             }
         }
         let mut all_slots = SlotStencils(vec![None; 3 * OPS.len()]);
@@ -152,6 +158,35 @@ pub fn tiles() -> &'static Tiles {
             special,
         }
     })
+}
+
+impl Tiles {
+    /// The tiles whose root can cover a node of op `op`.
+    pub fn by_root(&self, op: NodeOp) -> impl Iterator<Item = &Tile> + '_ {
+        let at = root_key(op).kind_index();
+        at.and_then(|k| self.by_root.get(k))
+            .into_iter()
+            .flatten()
+            .map(|&t| &self.tiles[t])
+    }
+}
+
+/// The kinds of a graph's nodes as tiles match them (see [`root_key`]).
+pub fn tile_kinds(g: &Graph) -> OpSet {
+    let mut s = OpSet::default();
+    for c in g.classes() {
+        for n in &c.nodes {
+            s.insert(root_key(n.op));
+        }
+    }
+    s
+}
+
+fn pattern_kinds(p: &Pat, out: &mut OpSet) {
+    if let Pat::Node(op, args) = p {
+        out.insert(*op);
+        args.iter().for_each(|a| pattern_kinds(a, out));
+    }
 }
 
 fn holds_effect(p: &Pat) -> bool {
