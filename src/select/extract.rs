@@ -27,7 +27,7 @@ use egg::Id;
 use super::cover::{
     BlockCover, Covers, Detail, Edge, Instance, Operand, Operands, Saturation, SlotRef,
 };
-use super::fold::Graph;
+use super::flat::FlatGraph as Graph;
 use super::graph::{BlockGraph, Effect, Source};
 use super::lang::{Node, NodeOp};
 use super::tiles::{imm_of, matches, tile_kinds, tiles, Match, Tile};
@@ -81,7 +81,7 @@ pub fn iconst_cost(ty: Type, bits: u64) -> u32 {
 /// The cost of moving a class into a slot elsewhere (a branch argument, a call argument
 /// or result): `copy_s`, or the `iconst` of a constant that fits an immediate.
 fn move_cost(g: &Graph, id: Id) -> u32 {
-    let data = g[id].data;
+    let data = g.data(id);
     match (data.konst, data.ty) {
         (Some(bits), Some(ty)) => iconst(ty, bits).0.cost,
         _ => tiles().special.copy.cost,
@@ -208,7 +208,7 @@ struct Fusion {
 
 impl Extractor {
     fn new(g: &Graph, effects: &[Effect], live: &[(Value, Id)]) -> Extractor {
-        let n = g.classes().map(|c| ix(c.id) + 1).max().unwrap_or(0);
+        let n = g.len();
         let earliest = earliest(g, n);
         let present = tile_kinds(g);
         let tile_ways = |id: Id, node: &Node, w: &mut Vec<Way>| {
@@ -242,7 +242,7 @@ impl Extractor {
                 w.push(Way::Effect);
             }
             let first = earliest[ix(id)];
-            for node in &class.nodes {
+            for node in class.nodes {
                 if matches!(node.op, NodeOp::Pure(..)) && node_earliest(node, &earliest) <= first {
                     tile_ways(id, node, w);
                 }
@@ -253,7 +253,7 @@ impl Extractor {
             .map(|e| {
                 let mut w = Vec::new();
                 if let Some(node) = own_node(g, e) {
-                    tile_ways(g.find(e.class), node, &mut w);
+                    tile_ways(e.class, node, &mut w);
                 }
                 w
             })
@@ -431,10 +431,10 @@ fn fusions(
 ) -> Vec<Option<Fusion>> {
     let mut readers: Vec<Vec<(Id, bool)>> = vec![Vec::new(); n];
     for class in g.classes() {
-        for node in &class.nodes {
+        for node in class.nodes {
             let pure = matches!(node.op, NodeOp::Pure(..));
             for &a in &node.args {
-                readers[ix(g.find(a))].push((class.id, pure));
+                readers[ix(a)].push((class.id, pure));
             }
         }
     }
@@ -452,15 +452,15 @@ fn fusions(
             ) {
                 return None;
             }
-            let l = g.find(e.class);
-            if live.iter().any(|&(_, c)| g.find(c) == l) {
+            let l = e.class;
+            if live.iter().any(|&(_, c)| c == l) {
                 return None;
             }
             let &(user, _) = readers[ix(l)].first()?;
             if user == l || readers[ix(l)].iter().any(|&(c, pure)| !pure || c != user) {
                 return None;
             }
-            let class = &g[user];
+            let class = g.class(user);
             if class
                 .nodes
                 .iter()
@@ -469,11 +469,11 @@ fn fusions(
                 return None;
             }
             let mut ways = Vec::new();
-            for node in &class.nodes {
+            for node in class.nodes {
                 for tile in tiles().by_root(node.op).filter(|t| t.fuses_effect) {
                     for m in matches(g, tile, user, Some(node), Some(load)) {
                         let ready = slot_operands_of(tile, &m.operands)
-                            .all(|o| earliest[ix(g.find(o))] <= k as u32);
+                            .all(|o| earliest[ix(o)] <= k as u32);
                         if ready {
                             ways.push(Way::Tile(tile, m));
                         }
@@ -487,7 +487,7 @@ fn fusions(
 
 /// The node of an effect as it stands in the rebuilt graph (its position identifies it).
 fn own_node<'g>(g: &'g Graph, e: &Effect) -> Option<&'g Node> {
-    g[g.find(e.class)].nodes.iter().find(|n| n.op == e.node.op)
+    g.nodes(e.class).iter().find(|n| n.op == e.node.op)
 }
 
 /// After which effect each class can be computed (0: at the block's start), by dense
@@ -496,11 +496,11 @@ fn own_node<'g>(g: &'g Graph, e: &Effect) -> Option<&'g Node> {
 fn earliest(g: &Graph, n: usize) -> Vec<u32> {
     let mut h = Hyper::new(n);
     for class in g.classes() {
-        for node in &class.nodes {
+        for node in class.nodes {
             h.push(
                 ix(class.id),
                 own_position(node),
-                node.args.iter().map(|&a| ix(g.find(a))),
+                node.args.iter().map(|&a| ix(a)),
             );
         }
     }
@@ -534,18 +534,18 @@ pub fn cover_block(
     bg: &BlockGraph,
     saturation: Saturation,
 ) -> Result<BlockCover, Error> {
-    let g = &bg.egraph;
+    let g = &bg.graph;
     let mut x = Extractor::new(g, &bg.effects, &bg.live_out);
     for e in &bg.effects {
-        x.shared[ix(g.find(e.class))] = true;
+        x.shared[ix(e.class)] = true;
     }
     for &(_, c) in &bg.live_out {
-        x.shared[ix(g.find(c))] = true;
+        x.shared[ix(c)] = true;
     }
     // Operands of calls and branch arguments are moved from slots: they are roots too.
     let mut moved = vec![false; x.ways.len()];
-    let mut extra: Vec<Id> = bg.live_out.iter().map(|&(_, c)| g.find(c)).collect();
-    for id in bg.effects.iter().flat_map(|e| moved_args(e, g)) {
+    let mut extra: Vec<Id> = bg.live_out.iter().map(|&(_, c)| c).collect();
+    for &id in bg.effects.iter().flat_map(moved_args) {
         if !std::mem::replace(&mut moved[ix(id)], true) {
             extra.push(id);
         }
@@ -594,7 +594,7 @@ fn emit(
 ) -> Result<BlockCover, Error> {
     let mut em = Emitter {
         x,
-        g: &bg.egraph,
+        g: &bg.graph,
         body,
         insts: Vec::new(),
         slots: HashMap::new(),
@@ -642,20 +642,20 @@ fn emit(
 
 /// The classes an effect moves rather than reads through a tile: call arguments and
 /// branch arguments (beyond a terminator's condition or index).
-fn moved_args(e: &Effect, g: &Graph) -> Vec<Id> {
+fn moved_args(e: &Effect) -> &[Id] {
     match e.node.op {
         NodeOp::Effect {
             op: crate::ir::Opcode::Call,
             ..
-        } => e.node.args.iter().map(|&a| g.find(a)).collect(),
+        } => &e.node.args,
         NodeOp::Term(t, _) => {
             let skip = usize::from(matches!(
                 t,
                 super::lang::Term::Brif | super::lang::Term::BrTable
             ));
-            e.node.args.iter().skip(skip).map(|&a| g.find(a)).collect()
+            &e.node.args[skip.min(e.node.args.len())..]
         }
-        _ => Vec::new(),
+        _ => &[],
     }
 }
 
@@ -677,13 +677,12 @@ impl Emitter<'_, '_> {
     /// The slot of a class, given on first use: a value's own slot when the class is
     /// one in a slot already or holds a live-out value, else a temporary.
     fn slot(&mut self, id: Id) -> SlotRef {
-        let id = self.g.find(id);
         if let Some(&s) = self.slots.get(&id) {
             return s;
         }
         let s = if let Some(Way::Slot(v)) = self.x.way_of(id) {
             SlotRef::Value(*v)
-        } else if let Some(&(v, _)) = self.live.iter().find(|(_, c)| self.g.find(*c) == id) {
+        } else if let Some(&(v, _)) = self.live.iter().find(|(_, c)| *c == id) {
             SlotRef::Value(v)
         } else {
             self.temps += 1;
@@ -697,13 +696,13 @@ impl Emitter<'_, '_> {
     fn compute(&mut self, id: Id) {
         // Operands first, depth first, with a stack of its own: a block may hold a chain
         // of any length. The chosen ways never form a cycle.
-        let mut stack = vec![(self.g.find(id), false)];
+        let mut stack = vec![(id, false)];
         while let Some((id, operands_done)) = stack.pop() {
             if self.slots.contains_key(&id) {
                 continue;
             }
             let Some(way) = self.x.way_of(id) else {
-                let what = match self.g[id].nodes.first() {
+                let what = match self.g.nodes(id).first() {
                     Some(n) => format!("`{n}`"),
                     None => "a value".to_string(),
                 };
@@ -712,7 +711,7 @@ impl Emitter<'_, '_> {
             };
             if !operands_done {
                 stack.push((id, true));
-                let ops: Vec<Id> = slot_operands(way).map(|o| self.g.find(o)).collect();
+                let ops: Vec<Id> = slot_operands(way).collect();
                 stack.extend(ops.into_iter().rev().map(|o| (o, false)));
                 continue;
             }
@@ -765,7 +764,7 @@ impl Emitter<'_, '_> {
 
     /// A value moved somewhere: an immediate if a constant that fits, else its slot.
     fn moved(&mut self, id: Id) -> Operand {
-        let data = self.g[self.g.find(id)].data;
+        let data = self.g.data(id);
         if let (Some(bits), Some(ty)) = (data.konst, data.ty) {
             return Operand::Imm(match ty {
                 Type::I32 => bits as u32 as i32 as i64,
@@ -797,7 +796,7 @@ impl Emitter<'_, '_> {
     }
 
     fn effect(&mut self, module: &Module, block: &Block, k: usize, e: &Effect) {
-        let id = self.g.find(e.class);
+        let id = e.class;
         if let NodeOp::Effect {
             op: crate::ir::Opcode::Call,
             imm,
@@ -870,7 +869,7 @@ impl Emitter<'_, '_> {
         let Some(term) = &block.term else {
             return (Detail::None, 0);
         };
-        let args: Vec<Id> = e.node.args.iter().map(|&a| self.g.find(a)).collect();
+        let args: Vec<Id> = e.node.args.to_vec();
         let mut cost = 0u32;
         let mut edge = |em: &mut Self, target: &crate::ir::Target, from: &[Id]| {
             let params = &em.body.blocks[target.block.index()].params;
@@ -992,13 +991,15 @@ mod tests {
         let body = m.funcs[0].body.as_ref().unwrap();
         let (id, block) = body.blocks().next().unwrap();
         let bg = build(body, block, &Facts::of(body));
+        let flat = bg.graph.flatten();
+        let bg = bg.map(flat, |c| c);
         let sat = Saturation {
             reason: "no rules".to_string(),
             iterations: 0,
             nodes: 0,
             classes: 0,
         };
-        let mut x = Extractor::new(&bg.egraph, &bg.effects, &bg.live_out);
+        let mut x = Extractor::new(&bg.graph, &bg.effects, &bg.live_out);
         x.costs();
         assert!(emit(&m, body, id, block, &bg, sat.clone(), &x).is_ok());
         x.effect_ways[0].clear();

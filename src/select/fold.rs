@@ -25,23 +25,35 @@ pub struct Fold;
 /// The selection e-graph.
 pub type Graph = EGraph<Node, Fold>;
 
+/// What folding knows of a node, given the constant (if any) of each operand's class.
+pub fn fold(node: &Node, konst: impl Fn(Id) -> Option<u64>) -> Data {
+    let ty = node.op.result_type();
+    let konst = match node.op {
+        NodeOp::Const(_, bits) => Some(bits),
+        NodeOp::Pure(op, t) => {
+            let mut args = [0u64; 3];
+            let mut all = node.args.len() <= args.len();
+            for (slot, &a) in args.iter_mut().zip(&node.args) {
+                match konst(a) {
+                    Some(k) => *slot = k,
+                    None => all = false,
+                }
+            }
+            // Pure operations cannot trap; `ok()` keeps that true if one ever did.
+            all.then(|| eval(op, t, &args[..node.args.len()]))
+                .flatten()
+                .and_then(Result::ok)
+        }
+        _ => None,
+    };
+    Data { ty, konst }
+}
+
 impl Analysis<Node> for Fold {
     type Data = Data;
 
     fn make(egraph: &mut Graph, enode: &Node) -> Data {
-        let ty = enode.op.result_type();
-        let konst = match enode.op {
-            NodeOp::Const(_, bits) => Some(bits),
-            NodeOp::Pure(op, t) => {
-                let args: Option<Vec<u64>> =
-                    enode.args.iter().map(|&a| egraph[a].data.konst).collect();
-                // Pure operations cannot trap; `ok()` keeps that true if one ever did.
-                args.and_then(|args| eval(op, t, &args))
-                    .and_then(Result::ok)
-            }
-            _ => None,
-        };
-        Data { ty, konst }
+        fold(enode, |a| egraph[a].data.konst)
     }
 
     fn merge(&mut self, a: &mut Data, b: Data) -> DidMerge {

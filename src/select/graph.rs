@@ -1,10 +1,8 @@
 //! A block's e-graph: pure operations float, effects form an ordered skeleton.
 
-use std::collections::HashMap;
-
 use egg::Id;
 
-use super::fold::Graph;
+use super::flat::{Dag, FastMap, FlatGraph};
 use super::lang::{Node, NodeOp, Term};
 use crate::ir::{Block, BlockId, Body, Opcode, TermKind, Type, Value};
 
@@ -26,16 +24,37 @@ pub struct Effect {
     pub source: Source,
 }
 
-/// A block loaded into an e-graph.
-pub struct BlockGraph {
-    pub egraph: Graph,
+/// A block's graph: as loaded ([`Dag`]), or frozen for extraction ([`FlatGraph`]).
+pub struct BlockGraph<G = FlatGraph> {
+    pub graph: G,
     /// The effects in program order; the terminator last.
     pub effects: Vec<Effect>,
     /// Values defined here and used in other blocks, with their classes: they must end
     /// in their own slots.
     pub live_out: Vec<(Value, Id)>,
-    /// The class of every value the block defines or reads.
-    pub classes: HashMap<Value, Id>,
+}
+
+impl<G> BlockGraph<G> {
+    /// The same block over another graph, its classes renamed by `class`.
+    pub fn map<H>(self, graph: H, class: impl Fn(Id) -> Id) -> BlockGraph<H> {
+        BlockGraph {
+            graph,
+            effects: self
+                .effects
+                .into_iter()
+                .map(|mut e| {
+                    e.class = class(e.class);
+                    e.node.args.iter_mut().for_each(|a| *a = class(*a));
+                    e
+                })
+                .collect(),
+            live_out: self
+                .live_out
+                .into_iter()
+                .map(|(v, c)| (v, class(c)))
+                .collect(),
+        }
+    }
 }
 
 /// Which block defines each value of a body (parameters and instruction results).
@@ -125,12 +144,12 @@ fn term_of(t: &TermKind) -> Term {
     }
 }
 
-/// Loads `block` of `body` into a fresh e-graph.
-pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph {
-    let mut g = Graph::default();
-    let mut classes: HashMap<Value, Id> = HashMap::new();
+/// Loads `block` of `body` into a graph.
+pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph<Dag> {
+    let mut g = Dag::default();
+    let mut classes: FastMap<Value, Id> = FastMap::default();
     let (konst, live) = (&facts.konst, &facts.live);
-    let class_of = |g: &mut Graph, classes: &mut HashMap<Value, Id>, v: Value| -> Id {
+    let class_of = |g: &mut Dag, classes: &mut FastMap<Value, Id>, v: Value| -> Id {
         *classes.entry(v).or_insert_with(|| match konst[v.index()] {
             Some(bits) => g.add(Node::constant(body.ty(v), bits)),
             None => g.add(Node::new(NodeOp::Slot(body.ty(v), v.0), [])),
@@ -141,7 +160,7 @@ pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph {
     }
     let mut effects = Vec::new();
     for (n, inst) in block.insts.iter().enumerate() {
-        let args: Vec<Id> = inst
+        let args: smallvec::SmallVec<[Id; 3]> = inst
             .args
             .iter()
             .map(|&v| class_of(&mut g, &mut classes, v))
@@ -200,7 +219,6 @@ pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph {
             source: Source::Term,
         });
     }
-    g.rebuild();
     let mut live_out: Vec<(Value, Id)> = block
         .insts
         .iter()
@@ -210,21 +228,20 @@ pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph {
         .collect();
     live_out.sort_by_key(|(v, _)| *v);
     BlockGraph {
-        egraph: g,
+        graph: g,
         effects,
         live_out,
-        classes,
     }
 }
 
 /// True for a division by a constant that is neither 0 nor, signed, -1: it cannot trap,
 /// so it may float as a pure node.
-fn division_cannot_trap(g: &Graph, op: Opcode, ty: Type, args: &[Id]) -> bool {
+fn division_cannot_trap(g: &Dag, op: Opcode, ty: Type, args: &[Id]) -> bool {
     let signed = matches!(op, Opcode::Sdiv | Opcode::Srem);
     if !signed && !matches!(op, Opcode::Udiv | Opcode::Urem) {
         return false;
     }
-    let Some(d) = args.get(1).and_then(|&a| g[a].data.konst) else {
+    let Some(d) = args.get(1).and_then(|&a| g.data(a).konst) else {
         return false;
     };
     let minus_one = match ty {

@@ -10,13 +10,14 @@ pub use fold::{Data, Fold, Graph};
 pub use lang::{Node, NodeOp, OpSet, Term};
 pub mod cover;
 pub mod extract;
+pub mod flat;
 pub mod graph;
 pub mod tiles;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use egg::Rewrite;
+use egg::{Id, Rewrite};
 
 use crate::ir::{FuncId, Module, Opcode, Type};
 use crate::{Config, Error};
@@ -87,6 +88,16 @@ impl Rulebook {
     /// The rewrites, in order.
     pub fn rewrites(&self) -> &[Rewrite<Node, Fold>] {
         &self.rewrites
+    }
+
+    /// The node kinds each rewrite's left side needs, in order.
+    pub fn needs(&self) -> &[OpSet] {
+        &self.needs
+    }
+
+    /// True when some rule's left side needs only kinds of `present`.
+    fn any_may_match(&self, present: &OpSet) -> bool {
+        self.needs.iter().any(|n| present.covers(n))
     }
 }
 
@@ -216,37 +227,54 @@ pub fn cover_module(module: &Module, rules: &Rulebook, limits: &Limits) -> Resul
     Ok(out)
 }
 
-/// Rewrites a block's graph with `rules` until nothing changes or a limit is reached:
-/// each iteration searches every rule whose node kinds the graph holds, applies all
-/// their matches, then rebuilds.
+/// Rewrites a block's graph with `rules` until nothing changes or a limit is reached,
+/// and freezes it. Each iteration searches every rule whose node kinds the graph holds,
+/// applies all their matches, then rebuilds. A block that holds the kinds of no rule is
+/// not loaded into an e-graph at all: it is frozen as it stands, which is what
+/// rewriting would leave of it.
 fn saturate(
-    mut bg: graph::BlockGraph,
+    bg: graph::BlockGraph<flat::Dag>,
     book: &Rulebook,
     limits: &Limits,
 ) -> (graph::BlockGraph, Saturation) {
-    let start = Instant::now();
-    let g = &mut bg.egraph;
     let rules = &book.rewrites;
+    let start = Instant::now();
+    let stop = |iterations: usize, size: usize| {
+        if rules.is_empty() {
+            Some("no rules")
+        } else if iterations >= limits.iterations {
+            Some("iteration limit")
+        } else if start.elapsed() >= limits.time {
+            Some("time limit")
+        } else if size > limits.nodes {
+            Some("node limit")
+        } else {
+            None
+        }
+    };
+    let first_stop = stop(0, bg.graph.len());
+    if first_stop.is_some() || !book.any_may_match(&bg.graph.kinds()) {
+        let g = bg.graph.flatten();
+        let saturation = Saturation {
+            reason: first_stop.unwrap_or("saturated").to_string(),
+            iterations: usize::from(first_stop.is_none()),
+            nodes: g.total_nodes(),
+            classes: g.len(),
+        };
+        return (bg.map(g, |c| c), saturation);
+    }
+    let (mut g, first) = bg.graph.to_egraph();
     let mut iterations = 0;
     let mut found = Vec::new();
     let reason = loop {
-        if rules.is_empty() {
-            break "no rules";
+        if let Some(why) = stop(iterations, g.total_size()) {
+            break why;
         }
-        if iterations >= limits.iterations {
-            break "iteration limit";
-        }
-        if start.elapsed() >= limits.time {
-            break "time limit";
-        }
-        if g.total_size() > limits.nodes {
-            break "node limit";
-        }
-        let present = OpSet::of_graph(g);
+        let present = OpSet::of_graph(&g);
         found.clear();
         for (rule, need) in rules.iter().zip(&book.needs) {
             if present.covers(need) {
-                let m = rule.search(g);
+                let m = rule.search(&g);
                 if !m.is_empty() {
                     found.push((rule, m));
                 }
@@ -260,7 +288,7 @@ fn saturate(
         let mut unions = false;
         let mut full = false;
         for (rule, m) in &found {
-            unions |= !rule.apply(g, m).is_empty();
+            unions |= !rule.apply(&mut g, m).is_empty();
             if g.total_size() > limits.nodes {
                 full = true;
                 break;
@@ -274,13 +302,15 @@ fn saturate(
             break "saturated";
         }
     };
+    let (flat, number) = flat::FlatGraph::from_egraph(&g, &first);
     let saturation = Saturation {
         reason: reason.to_string(),
         iterations,
-        nodes: g.total_number_of_nodes(),
-        classes: g.number_of_classes(),
+        nodes: flat.total_nodes(),
+        classes: flat.len(),
     };
-    (bg, saturation)
+    let class = |c: Id| Id::from(number[usize::from(g.find(first[usize::from(c)]))] as usize);
+    (bg.map(flat, class), saturation)
 }
 
 /// The cost of one stencil per IR operation: constants by `iconst`, every other

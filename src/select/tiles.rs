@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use egg::Id;
 
-use super::fold::Graph;
+use super::flat::FlatGraph as Graph;
 use super::lang::{Node, NodeOp, OpSet, Term};
 use crate::ir::{Opcode, Type, OPS};
 use crate::stencil::{Kind, Stencil, STENCILS};
@@ -175,7 +175,7 @@ impl Tiles {
 pub fn tile_kinds(g: &Graph) -> OpSet {
     let mut s = OpSet::default();
     for c in g.classes() {
-        for n in &c.nodes {
+        for n in c.nodes {
             s.insert(root_key(n.op));
         }
     }
@@ -345,7 +345,7 @@ pub fn matches(
         return Vec::new();
     };
     let mut out = Vec::new();
-    for node in &g[id].nodes {
+    for node in g.nodes(id) {
         if only.is_some_and(|o| o != node) || !op_matches(*op, node.op) {
             continue;
         }
@@ -390,13 +390,12 @@ pub fn matches(
 /// pattern node has a node of its op, every immediate operand a fitting constant. (Whether
 /// repeated variables agree is left to the full match.)
 fn fits(g: &Graph, tile: &Tile, p: &Pat, id: Id, swallow: Option<&Node>) -> bool {
-    let id = g.find(id);
     match p {
         Pat::Var(n, _) => {
             let (kind, ty) = tile.operands[*n];
             type_fits(g, id, ty) && (kind == Kind::Slot || imm_of(g, id, ty).is_some())
         }
-        Pat::Node(op, args) => g[id].nodes.iter().any(|node| {
+        Pat::Node(op, args) => g.nodes(id).iter().any(|node| {
             op_matches(*op, node.op)
                 && node.args.len() == args.len()
                 && (!is_effect(node) || swallow == Some(node))
@@ -411,7 +410,7 @@ fn fits(g: &Graph, tile: &Tile, p: &Pat, id: Id, swallow: Option<&Node>) -> bool
 /// True when class `id` holds a value of type `ty` (a `brif` on an `i64` is not one on
 /// an `i32`, though both patterns read `?a`).
 fn type_fits(g: &Graph, id: Id, ty: Type) -> bool {
-    g[id].data.ty.is_none_or(|t| t == ty)
+    g.data(id).ty.is_none_or(|t| t == ty)
 }
 
 fn is_effect(n: &Node) -> bool {
@@ -432,7 +431,6 @@ fn extend(
     m: Partial,
     swallow: Option<&Node>,
 ) -> Vec<Partial> {
-    let id = g.find(id);
     match p {
         Pat::Var(n, _) => {
             let (kind, ty) = tile.operands[*n];
@@ -451,7 +449,7 @@ fn extend(
         }
         Pat::Node(op, args) => {
             let mut out = Vec::new();
-            for node in &g[id].nodes {
+            for node in g.nodes(id) {
                 if !op_matches(*op, node.op) || node.args.len() != args.len() {
                     continue;
                 }
@@ -483,7 +481,7 @@ fn extend(
 /// The immediate a class can be as an operand of type `ty`: its constant, when it fits
 /// a 32-bit hole (any `i32`, given signed; an `i64` that sign-extends from 32 bits).
 pub fn imm_of(g: &Graph, id: Id, ty: Type) -> Option<i64> {
-    let bits = g[g.find(id)].data.konst?;
+    let bits = g.data(id).konst?;
     match ty {
         Type::I32 => Some(bits as u32 as i32 as i64),
         Type::I64 => {

@@ -1,0 +1,322 @@
+//! A block's graph as extraction reads it, and the graph a block starts as.
+//!
+//! [`Dag`] is a block loaded without rewriting: hash-consed and constant-folded exactly as
+//! the e-graph does it (a node whose operands are constants joins its constant's class),
+//! its classes numbered in the order they are made. A block that no rule can rewrite is
+//! covered straight from it; any other is loaded into an `egg` e-graph and rewritten.
+//!
+//! [`FlatGraph`] is either, frozen: classes numbered densely from 0, the classes of the
+//! block's own values keeping their [`Dag`] numbers (the least one, where rewriting merged
+//! some) and the classes rewriting made numbered after them in the e-graph's order; each
+//! class's nodes sorted, their operands as class numbers. Extraction reads it by index,
+//! with no hashing and no union-find, and the same block gives the same graph whichever
+//! way it was made.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use egg::Id;
+
+use super::fold::{fold, Data, Graph};
+use super::lang::{Node, NodeOp, OpSet};
+
+/// A fast hash map for small keys.
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<rustc_hash::FxHasher>>;
+
+/// The dense index of a class.
+pub fn ix(id: Id) -> usize {
+    usize::from(id)
+}
+
+/// A block's graph before rewriting.
+#[derive(Default)]
+pub struct Dag {
+    /// Every node in the order it was made, with its class.
+    nodes: Vec<(Id, Node)>,
+    /// What folding knows of each class.
+    data: Vec<Data>,
+    memo: FastMap<Node, Id>,
+}
+
+impl Dag {
+    /// The class of `node`: the class of an equal node made before, the class of its
+    /// constant when its operands fold to one, or a new class.
+    pub fn add(&mut self, node: Node) -> Id {
+        if let Some(&c) = self.memo.get(&node) {
+            return c;
+        }
+        let data = fold(&node, |a| self.data[ix(a)].konst);
+        let class = match (data.konst, data.ty, node.op) {
+            (_, _, NodeOp::Const(..)) | (None, _, _) | (_, None, _) => {
+                self.data.push(data);
+                Id::from(self.data.len() - 1)
+            }
+            (Some(bits), Some(ty), _) => self.add(Node::constant(ty, bits)),
+        };
+        self.memo.insert(node.clone(), class);
+        self.nodes.push((class, node));
+        class
+    }
+
+    /// What folding knows of class `id`.
+    pub fn data(&self, id: Id) -> Data {
+        self.data[ix(id)]
+    }
+
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The kinds of its nodes.
+    pub fn kinds(&self) -> OpSet {
+        let mut s = OpSet::default();
+        for (_, n) in &self.nodes {
+            s.insert(n.op);
+        }
+        s
+    }
+
+    /// The graph as it stands, frozen.
+    pub fn flatten(&self) -> FlatGraph {
+        let mut nodes = self.nodes.clone();
+        nodes.sort_unstable();
+        let mut start = Vec::with_capacity(self.data.len() + 1);
+        let mut at = 0;
+        for c in 0..self.data.len() {
+            start.push(at as u32);
+            while at < nodes.len() && ix(nodes[at].0) == c {
+                at += 1;
+            }
+        }
+        start.push(at as u32);
+        FlatGraph {
+            nodes: nodes.into_iter().map(|(_, n)| n).collect(),
+            start,
+            data: self.data.clone(),
+        }
+    }
+
+    /// The graph loaded into an e-graph, node by node in the order they were made, and
+    /// the e-class of each of its classes.
+    pub fn to_egraph(&self) -> (Graph, Vec<Id>) {
+        let mut g = Graph::default();
+        let mut class = vec![None::<Id>; self.data.len()];
+        for (c, node) in &self.nodes {
+            let mut n = node.clone();
+            for a in n.args.iter_mut() {
+                // Operands are made before their users.
+                *a = class[ix(*a)].unwrap_or(*a);
+            }
+            let id = g.add(n);
+            match class[ix(*c)] {
+                Some(other) => {
+                    g.union(other, id);
+                }
+                None => class[ix(*c)] = Some(id),
+            }
+        }
+        g.rebuild();
+        let class = class
+            .into_iter()
+            .map(|c| g.find(c.unwrap_or(Id::from(0))))
+            .collect();
+        (g, class)
+    }
+}
+
+/// A class of a [`FlatGraph`].
+#[derive(Clone, Copy, Debug)]
+pub struct Class<'a> {
+    pub id: Id,
+    pub nodes: &'a [Node],
+    pub data: Data,
+}
+
+/// A block's graph, frozen: classes `0..len()`, each with its sorted nodes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlatGraph {
+    nodes: Vec<Node>,
+    /// `nodes[start[c]..start[c + 1]]` are class `c`'s nodes.
+    start: Vec<u32>,
+    data: Vec<Data>,
+}
+
+impl FlatGraph {
+    /// The number of classes.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The number of nodes.
+    pub fn total_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Every class, in order.
+    pub fn ids(&self) -> impl Iterator<Item = Id> {
+        (0..self.len()).map(Id::from)
+    }
+
+    /// Class `id`.
+    pub fn class(&self, id: Id) -> Class<'_> {
+        Class {
+            id,
+            nodes: self.nodes(id),
+            data: self.data(id),
+        }
+    }
+
+    /// Every class, in order.
+    pub fn classes(&self) -> impl Iterator<Item = Class<'_>> {
+        self.ids().map(|id| self.class(id))
+    }
+
+    /// The nodes of class `id`.
+    pub fn nodes(&self, id: Id) -> &[Node] {
+        &self.nodes[self.start[ix(id)] as usize..self.start[ix(id) + 1] as usize]
+    }
+
+    /// What folding knows of class `id`.
+    pub fn data(&self, id: Id) -> Data {
+        self.data[ix(id)]
+    }
+
+    /// The kinds of its nodes.
+    pub fn kinds(&self) -> OpSet {
+        let mut s = OpSet::default();
+        for n in &self.nodes {
+            s.insert(n.op);
+        }
+        s
+    }
+
+    /// A rewritten e-graph, frozen: `first[c]` is the e-class of [`Dag`] class `c`, and
+    /// keeps number `c` (the least, where classes merged); the e-graph's other classes
+    /// follow in its order. Returns the graph and the number of each e-class, by e-class
+    /// id (`u32::MAX` for ids no longer canonical).
+    pub fn from_egraph(g: &Graph, first: &[Id]) -> (FlatGraph, Vec<u32>) {
+        const NONE: u32 = u32::MAX;
+        let ids = g.classes().map(|c| ix(c.id) + 1).max().unwrap_or(0);
+        let mut number = vec![NONE; ids];
+        let mut order: Vec<Id> = Vec::with_capacity(g.number_of_classes());
+        for &e in first {
+            let e = g.find(e);
+            if number[ix(e)] == NONE {
+                number[ix(e)] = order.len() as u32;
+                order.push(e);
+            }
+        }
+        let mut rest: Vec<Id> = g
+            .classes()
+            .map(|c| c.id)
+            .filter(|&c| number[ix(c)] == NONE)
+            .collect();
+        rest.sort_unstable();
+        for e in rest {
+            number[ix(e)] = order.len() as u32;
+            order.push(e);
+        }
+        let mut nodes = Vec::with_capacity(g.total_number_of_nodes());
+        let mut start = Vec::with_capacity(order.len() + 1);
+        let mut data = Vec::with_capacity(order.len());
+        for &e in &order {
+            start.push(nodes.len() as u32);
+            let from = nodes.len();
+            for n in &g[e].nodes {
+                let mut n = n.clone();
+                for a in n.args.iter_mut() {
+                    *a = Id::from(number[ix(g.find(*a))] as usize);
+                }
+                nodes.push(n);
+            }
+            nodes[from..].sort_unstable();
+            data.push(g[e].data);
+        }
+        start.push(nodes.len() as u32);
+        (FlatGraph { nodes, start, data }, number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Opcode, Type};
+
+    fn slot(v: u32) -> Node {
+        Node::new(NodeOp::Slot(Type::I32, v), [])
+    }
+
+    fn add(a: Id, b: Id) -> Node {
+        Node::new(NodeOp::Pure(Opcode::Iadd, Type::I32), [a, b])
+    }
+
+    #[test]
+    fn equal_nodes_share_a_class_and_constants_fold() {
+        let mut d = Dag::default();
+        let (x, y) = (d.add(slot(1)), d.add(slot(2)));
+        let s = d.add(add(x, y));
+        assert_eq!(d.add(add(x, y)), s);
+        let two = d.add(Node::constant(Type::I32, 2));
+        let three = d.add(Node::constant(Type::I32, 3));
+        // 2 + 3 is the class of 5, made for it; 1 + 4 joins that class.
+        let five = d.add(add(two, three));
+        let one = d.add(Node::constant(Type::I32, 1));
+        let four = d.add(Node::constant(Type::I32, 4));
+        assert_eq!(d.add(add(one, four)), five);
+        assert_eq!(d.data(five).konst, Some(5));
+        assert_eq!(d.add(Node::constant(Type::I32, 5)), five);
+        let f = d.flatten();
+        assert_eq!(f.len(), 8);
+        // The class of 5: the constant and both adds, sorted.
+        let nodes = f.nodes(five);
+        assert_eq!(nodes.len(), 3);
+        assert!(nodes.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(f.nodes(s), &[add(x, y)]);
+    }
+
+    #[test]
+    fn an_egraph_without_rewrites_freezes_as_the_dag_does() {
+        let mut d = Dag::default();
+        let (x, y) = (d.add(slot(1)), d.add(slot(2)));
+        let c = d.add(Node::constant(Type::I32, 7));
+        let s = d.add(add(x, c));
+        let t = d.add(add(s, y));
+        let zero = d.add(Node::constant(Type::I32, 0));
+        d.add(add(zero, c));
+        d.add(add(t, s));
+        let (g, first) = d.to_egraph();
+        let (f, _) = FlatGraph::from_egraph(&g, &first);
+        let direct = d.flatten();
+        assert_eq!(f.len(), direct.len());
+        for id in f.ids() {
+            assert_eq!(f.nodes(id), direct.nodes(id));
+            assert_eq!(f.data(id), direct.data(id));
+        }
+    }
+
+    #[test]
+    fn merged_classes_keep_the_least_number() {
+        let mut d = Dag::default();
+        let x = d.add(slot(1));
+        let zero = d.add(Node::constant(Type::I32, 0));
+        let s = d.add(add(x, zero));
+        let (mut g, first) = d.to_egraph();
+        // What `x + 0 = x` does.
+        g.union(first[ix(x)], first[ix(s)]);
+        g.rebuild();
+        let (f, _) = FlatGraph::from_egraph(&g, &first);
+        assert_eq!(f.len(), 2);
+        // x and x + 0 are class 0, which reads itself.
+        assert_eq!(f.nodes(x).len(), 2);
+        assert!(f.nodes(x).contains(&add(x, zero)));
+    }
+}
