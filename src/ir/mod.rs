@@ -50,6 +50,14 @@ impl Type {
         }
     }
 
+    /// Slot bits of this type read as a signed integer (an `i32` from its low half).
+    pub fn signed(self, bits: u64) -> i64 {
+        match self {
+            Type::I32 => bits as u32 as i32 as i64,
+            Type::I64 => bits as i64,
+        }
+    }
+
     /// Parses `i32` or `i64`.
     pub fn from_name(s: &str) -> Option<Type> {
         match s {

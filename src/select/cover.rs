@@ -4,6 +4,7 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
+use super::lang::NodeOp;
 use crate::ir::{BlockId, FuncId, Opcode, Type, Value};
 use crate::stencil::Stencil;
 
@@ -14,9 +15,10 @@ pub enum Covers {
     Op(Opcode, Option<Type>),
     /// A terminator, a copy or a move, by name (`brif`, `copy`).
     Name(&'static str),
-    /// Operations as selection names them, outermost first (`brif`, `icmp.slt.i32`,
-    /// `iadd.i32`, `iconst.i64 5`).
-    List(Box<[String]>),
+    /// The nodes a tile covers, outermost first (`brif`, `icmp.slt.i32`, `iadd.i32`).
+    Nodes(Box<[NodeOp]>),
+    /// A constant put in a slot (`iconst.i64 5`), as slot bits.
+    Const(Type, u64),
 }
 
 impl fmt::Display for Covers {
@@ -25,7 +27,16 @@ impl fmt::Display for Covers {
             Covers::Op(op, Some(t)) => write!(f, "{}.{t}", op.name()),
             Covers::Op(op, None) => f.write_str(op.name()),
             Covers::Name(n) => f.write_str(n),
-            Covers::List(ops) => f.write_str(&ops.join(" ")),
+            Covers::Nodes(ops) => {
+                for (i, op) in ops.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{op}")?;
+                }
+                Ok(())
+            }
+            Covers::Const(ty, bits) => write!(f, "iconst.{ty} {}", ty.signed(*bits)),
         }
     }
 }

@@ -724,13 +724,9 @@ impl Emitter<'_, '_> {
                 Way::Const(ty, bits) => {
                     let (stencil, operands) = iconst(ty, bits);
                     let result = Some(self.slot(id));
-                    let v = match ty {
-                        Type::I32 => bits as u32 as i32 as i64,
-                        Type::I64 => bits as i64,
-                    };
                     self.insts.push(Instance {
                         stencil,
-                        covers: Covers::List(Box::new([format!("iconst.{ty} {v}")])),
+                        covers: Covers::Const(ty, bits),
                         operands,
                         result,
                         detail: Detail::None,
@@ -766,10 +762,7 @@ impl Emitter<'_, '_> {
     fn moved(&mut self, id: Id) -> Operand {
         let data = self.g.data(id);
         if let (Some(bits), Some(ty)) = (data.konst, data.ty) {
-            return Operand::Imm(match ty {
-                Type::I32 => bits as u32 as i32 as i64,
-                Type::I64 => bits as i64,
-            });
+            return Operand::Imm(ty.signed(bits));
         }
         self.compute(id);
         Operand::Slot(self.slot(id))
@@ -925,7 +918,7 @@ fn instance(
 ) -> Instance {
     Instance {
         stencil: tile.stencil,
-        covers: Covers::List(m.covered.iter().map(|(_, n)| n.to_string()).collect()),
+        covers: Covers::Nodes(m.covered.iter().map(|(_, n)| n.op).collect()),
         operands,
         result,
         detail,

@@ -242,17 +242,11 @@ impl Language for Node {
     }
 }
 
-impl fmt::Display for Node {
+impl fmt::Display for NodeOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.op {
+        match *self {
             NodeOp::Pure(op, ty) => write!(f, "{}.{ty}", op.name()),
-            NodeOp::Const(ty, bits) => {
-                let v = match ty {
-                    Type::I32 => bits as u32 as i32 as i64,
-                    Type::I64 => bits as i64,
-                };
-                write!(f, "{v}:{ty}")
-            }
+            NodeOp::Const(ty, bits) => write!(f, "{}:{ty}", ty.signed(bits)),
             NodeOp::Slot(ty, v) => write!(f, "v{v}:{ty}"),
             NodeOp::Effect {
                 op, ty: Some(ty), ..
@@ -260,6 +254,12 @@ impl fmt::Display for Node {
             NodeOp::Effect { op, ty: None, .. } => f.write_str(op.name()),
             NodeOp::Term(t, _) => f.write_str(t.name()),
         }
+    }
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.op.fmt(f)
     }
 }
 

@@ -125,7 +125,7 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Var { name, .. } => write!(f, "?{name}"),
-            Expr::Const { ty, bits } => write!(f, "{}:{ty}", signed(*ty, *bits)),
+            Expr::Const { ty, bits } => write!(f, "{}:{ty}", ty.signed(*bits)),
             Expr::Op { op, ty, args } => {
                 write!(f, "({}.{ty}", op.name())?;
                 for a in args {
@@ -137,13 +137,6 @@ impl fmt::Display for Expr {
     }
 }
 
-/// Slot bits of a type as a signed number.
-fn signed(ty: Type, bits: u64) -> i64 {
-    match ty {
-        Type::I32 => bits as u32 as i32 as i64,
-        Type::I64 => bits as i64,
-    }
-}
 
 /// A rewrite rule, one type instance of what the file says.
 #[derive(Clone, Debug)]
@@ -982,14 +975,14 @@ pub fn check_rule(rule: &Rule) -> Result<(), String> {
             return Ok(());
         }
         let show = |x: &Result<u64, String>| match x {
-            Ok(v) => format!("{}", signed(ty, *v)),
+            Ok(v) => format!("{}", ty.signed(*v)),
             Err(e) => e.clone(),
         };
         let assignment = rule
             .vars
             .iter()
             .zip(vals)
-            .map(|((n, t), v)| format!("?{n} = {}", signed(*t, *v)))
+            .map(|((n, t), v)| format!("?{n} = {}", t.signed(*v)))
             .collect::<Vec<_>>()
             .join(", ");
         let with = if assignment.is_empty() {
