@@ -96,37 +96,53 @@ fn ix(id: Id) -> usize {
 /// Hyperedges for [`solve`]: each has a head, a base value and children.
 #[derive(Default)]
 struct Hyper {
+    nodes: usize,
     head: Vec<u32>,
     base: Vec<u32>,
     /// `children[start[e]..start[e + 1]]` are edge `e`'s children.
     start: Vec<u32>,
     children: Vec<u32>,
-    /// For each node, the edges that have it as a child (once per occurrence).
-    users: Vec<Vec<u32>>,
 }
 
 impl Hyper {
     fn new(nodes: usize) -> Hyper {
         Hyper {
+            nodes,
             start: vec![0],
-            users: vec![Vec::new(); nodes],
             ..Hyper::default()
         }
     }
 
     fn push(&mut self, head: usize, base: u32, children: impl IntoIterator<Item = usize>) {
-        let e = self.head.len() as u32;
         self.head.push(head as u32);
         self.base.push(base);
-        for c in children {
-            self.children.push(c as u32);
-            self.users[c].push(e);
-        }
+        self.children.extend(children.into_iter().map(|c| c as u32));
         self.start.push(self.children.len() as u32);
     }
 
     fn children(&self, e: usize) -> &[u32] {
         &self.children[self.start[e] as usize..self.start[e + 1] as usize]
+    }
+
+    /// For each node, the edges that have it as a child (once per occurrence, in edge
+    /// order): `users[at[n]..at[n + 1]]`.
+    fn users(&self) -> (Vec<u32>, Vec<u32>) {
+        let mut at = vec![0u32; self.nodes + 1];
+        for &c in &self.children {
+            at[c as usize + 1] += 1;
+        }
+        for n in 0..self.nodes {
+            at[n + 1] += at[n];
+        }
+        let mut fill = at.clone();
+        let mut users = vec![0u32; self.children.len()];
+        for e in 0..self.head.len() {
+            for &c in self.children(e) {
+                users[fill[c as usize] as usize] = e as u32;
+                fill[c as usize] += 1;
+            }
+        }
+        (at, users)
     }
 
     /// The least value of every node over its edges, where an edge's value is its base
@@ -145,7 +161,8 @@ impl Hyper {
         combine: fn(u32, u32) -> u32,
         free: &dyn Fn(usize) -> bool,
     ) -> (Vec<u32>, Vec<u32>) {
-        let n = self.users.len();
+        let n = self.nodes;
+        let (at, users) = self.users();
         let mut value = vec![INF; n];
         let mut best = vec![NONE; n];
         let mut acc = self.base.clone();
@@ -166,7 +183,7 @@ impl Hyper {
             value[h] = v;
             best[h] = e;
             let adds = if free(h) { None } else { Some(v) };
-            for &u in &self.users[h] {
+            for &u in &users[at[h] as usize..at[h + 1] as usize] {
                 let u = u as usize;
                 if let Some(v) = adds {
                     acc[u] = combine(acc[u], v);

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use egg::Id;
+use egg::{ENodeOrVar, Id, Language, PatternAst, Var};
 
 use super::fold::{fold, Data, Graph};
 use super::lang::{Node, NodeOp, OpSet};
@@ -199,6 +199,60 @@ impl FlatGraph {
         s
     }
 
+    /// True when pattern `ast` matches at some class: a node of each pattern node's kind
+    /// and operand count, its operands matching in turn, each variable bound to one class
+    /// wherever it appears. This is egg's e-matching, on a graph that holds its classes
+    /// as the e-graph would.
+    pub fn any_match(&self, ast: &PatternAst<Node>) -> bool {
+        let Some(root) = ast.as_ref().len().checked_sub(1) else {
+            return false;
+        };
+        let mut todo = Vec::new();
+        let mut binds = Vec::new();
+        self.ids().any(|c| {
+            todo.push((Id::from(root), c));
+            let found = self.solve(ast, &mut todo, &mut binds);
+            todo.clear();
+            found
+        })
+    }
+
+    /// True when every (pattern node, class) pair of `todo` matches at once, given the
+    /// variables bound so far. Leaves `todo` and `binds` as it found them.
+    fn solve(
+        &self,
+        ast: &PatternAst<Node>,
+        todo: &mut Vec<(Id, Id)>,
+        binds: &mut Vec<(Var, Id)>,
+    ) -> bool {
+        let Some((p, c)) = todo.pop() else {
+            return true;
+        };
+        let found = match &ast[p] {
+            ENodeOrVar::Var(v) => match binds.iter().find(|(x, _)| x == v) {
+                Some(&(_, bound)) => bound == c && self.solve(ast, todo, binds),
+                None => {
+                    binds.push((*v, c));
+                    let found = self.solve(ast, todo, binds);
+                    binds.pop();
+                    found
+                }
+            },
+            ENodeOrVar::ENode(pn) => self.nodes(c).iter().any(|n| {
+                if !pn.matches(n) {
+                    return false;
+                }
+                let mark = todo.len();
+                todo.extend(pn.args.iter().copied().zip(n.args.iter().copied()));
+                let found = self.solve(ast, todo, binds);
+                todo.truncate(mark);
+                found
+            }),
+        };
+        todo.push((p, c));
+        found
+    }
+
     /// A rewritten e-graph, frozen: `first[c]` is the e-class of [`Dag`] class `c`, and
     /// keeps number `c` (the least, where classes merged); the e-graph's other classes
     /// follow in its order. Returns the graph and the number of each e-class, by e-class
@@ -301,6 +355,33 @@ mod tests {
             assert_eq!(f.nodes(id), direct.nodes(id));
             assert_eq!(f.data(id), direct.data(id));
         }
+    }
+
+    #[test]
+    fn patterns_match_as_egg_matches_them() {
+        let mut d = Dag::default();
+        let (x, y) = (d.add(slot(1)), d.add(slot(2)));
+        let zero = d.add(Node::constant(Type::I32, 0));
+        let s = d.add(add(x, y));
+        d.add(add(s, x));
+        let f = d.flatten();
+        let (g, _) = d.to_egraph();
+        for (p, expected) in [
+            ("(iadd.i32 ?a ?b)", true),
+            ("(iadd.i32 (iadd.i32 ?a ?b) ?a)", true),
+            ("(iadd.i32 (iadd.i32 ?a ?b) ?b)", false),
+            ("(iadd.i32 ?a ?a)", false),
+            ("(iadd.i32 ?a 0:i32)", false),
+            ("(isub.i32 ?a ?b)", false),
+            ("0:i32", true),
+            ("1:i32", false),
+        ] {
+            let pat: egg::Pattern<Node> = p.parse().unwrap();
+            assert_eq!(f.any_match(&pat.ast), expected, "{p}");
+            // egg agrees.
+            assert_eq!(egg::Searcher::search(&pat, &g).is_empty(), !expected, "{p}");
+        }
+        let _ = zero;
     }
 
     #[test]

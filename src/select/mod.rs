@@ -70,6 +70,8 @@ pub struct Selector {
 pub struct Rulebook {
     rewrites: Vec<Rewrite<Node, Fold>>,
     needs: Vec<OpSet>,
+    /// Each rewrite's left side, where it is a pattern.
+    patterns: Vec<Option<egg::PatternAst<Node>>>,
 }
 
 impl Rulebook {
@@ -82,7 +84,15 @@ impl Rulebook {
                     .map_or(OpSet::ALL, OpSet::of_pattern)
             })
             .collect();
-        Rulebook { rewrites, needs }
+        let patterns = rewrites
+            .iter()
+            .map(|r| r.searcher.get_pattern_ast().cloned())
+            .collect();
+        Rulebook {
+            rewrites,
+            needs,
+            patterns,
+        }
     }
 
     /// The rewrites, in order.
@@ -95,9 +105,14 @@ impl Rulebook {
         &self.needs
     }
 
-    /// True when some rule's left side needs only kinds of `present`.
-    fn any_may_match(&self, present: &OpSet) -> bool {
-        self.needs.iter().any(|n| present.covers(n))
+    /// True when some rule may match in `g`: its left side is not a pattern, or it is
+    /// one that matches.
+    fn any_matches(&self, g: &flat::FlatGraph) -> bool {
+        let present = g.kinds();
+        self.needs
+            .iter()
+            .zip(&self.patterns)
+            .any(|(n, p)| present.covers(n) && p.as_ref().is_none_or(|p| g.any_match(p)))
     }
 }
 
@@ -253,8 +268,9 @@ fn saturate(
         }
     };
     let first_stop = stop(0, bg.graph.len());
-    if first_stop.is_some() || !book.any_may_match(&bg.graph.kinds()) {
-        let g = bg.graph.flatten();
+    let loaded = bg.graph.flatten();
+    if first_stop.is_some() || !book.any_matches(&loaded) {
+        let g = loaded;
         let saturation = Saturation {
             reason: first_stop.unwrap_or("saturated").to_string(),
             iterations: usize::from(first_stop.is_none()),

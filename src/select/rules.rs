@@ -137,7 +137,6 @@ impl fmt::Display for Expr {
     }
 }
 
-
 /// A rewrite rule, one type instance of what the file says.
 #[derive(Clone, Debug)]
 pub struct Rule {
