@@ -4,7 +4,7 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
-use super::lang::NodeOp;
+use super::tiles::Pat;
 use crate::ir::{BlockId, FuncId, Opcode, Type, Value};
 use crate::stencil::Stencil;
 
@@ -15,8 +15,9 @@ pub enum Covers {
     Op(Opcode, Option<Type>),
     /// A terminator, a copy or a move, by name (`brif`, `copy`).
     Name(&'static str),
-    /// The nodes a tile covers, outermost first (`brif`, `icmp.slt.i32`, `iadd.i32`).
-    Nodes(Box<[NodeOp]>),
+    /// The nodes of a tile's pattern, outermost first (`brif`, `icmp.slt.i32`,
+    /// `iadd.i32`).
+    Pattern(&'static Pat),
     /// A constant put in a slot (`iconst.i64 5`), as slot bits.
     Const(Type, u64),
 }
@@ -27,8 +28,8 @@ impl fmt::Display for Covers {
             Covers::Op(op, Some(t)) => write!(f, "{}.{t}", op.name()),
             Covers::Op(op, None) => f.write_str(op.name()),
             Covers::Name(n) => f.write_str(n),
-            Covers::Nodes(ops) => {
-                for (i, op) in ops.iter().enumerate() {
+            Covers::Pattern(p) => {
+                for (i, op) in p.ops().iter().enumerate() {
                     if i > 0 {
                         f.write_str(" ")?;
                     }

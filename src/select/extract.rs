@@ -233,9 +233,9 @@ impl Extractor {
                 if !present.covers(&tile.needs) {
                     continue;
                 }
-                for m in matches(g, tile, id, Some(node), None) {
-                    w.push(Way::Tile(tile, m));
-                }
+                matches(g, tile, id, Some(node), None, |m| {
+                    w.push(Way::Tile(tile, m))
+                });
             }
         };
         let mut ways: Vec<Vec<Way>> = vec![Vec::new(); n];
@@ -488,13 +488,13 @@ fn fusions(
             let mut ways = Vec::new();
             for node in class.nodes {
                 for tile in tiles().by_root(node.op).filter(|t| t.fuses_effect) {
-                    for m in matches(g, tile, user, Some(node), Some(load)) {
+                    matches(g, tile, user, Some(node), Some(load), |m| {
                         let ready = slot_operands_of(tile, &m.operands)
                             .all(|o| earliest[ix(o)] <= k as u32);
                         if ready {
                             ways.push(Way::Tile(tile, m));
                         }
-                    }
+                    });
                 }
             }
             (!ways.is_empty()).then_some(Fusion { user, ways })
@@ -782,7 +782,7 @@ impl Emitter<'_, '_> {
                     let operands = self.operands(tile, &m);
                     let result = Some(self.slot(id));
                     self.insts
-                        .push(instance(tile, &m, operands, result, Detail::None));
+                        .push(instance(tile, operands, result, Detail::None));
                 }
             }
         }
@@ -897,7 +897,7 @@ impl Emitter<'_, '_> {
             }
             _ => (Detail::None, 0),
         };
-        let mut inst = instance(tile, &m, operands, result, detail);
+        let mut inst = instance(tile, operands, result, detail);
         inst.cost = inst.cost.saturating_add(moves_cost);
         self.insts.push(inst);
     }
@@ -955,15 +955,14 @@ impl Emitter<'_, '_> {
 }
 
 fn instance(
-    tile: &Tile,
-    m: &Match,
+    tile: &'static Tile,
     operands: Operands,
     result: Option<SlotRef>,
     detail: Detail,
 ) -> Instance {
     Instance {
         stencil: tile.stencil,
-        covers: Covers::Nodes(m.covered.iter().map(|(_, n)| n.op).collect()),
+        covers: Covers::Pattern(&tile.pat),
         operands,
         result,
         detail,

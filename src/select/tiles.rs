@@ -7,6 +7,7 @@
 use std::sync::OnceLock;
 
 use egg::Id;
+use smallvec::SmallVec;
 
 use super::flat::FlatGraph as Graph;
 use super::lang::{Node, NodeOp, OpSet, Term};
@@ -158,6 +159,21 @@ pub fn tiles() -> &'static Tiles {
             special,
         }
     })
+}
+
+impl Pat {
+    /// The pattern's nodes, root first (pre-order).
+    pub fn ops(&self) -> Vec<NodeOp> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(p) = stack.pop() {
+            if let Pat::Node(op, args) = p {
+                out.push(*op);
+                stack.extend(args.iter().rev());
+            }
+        }
+        out
+    }
 }
 
 impl Tiles {
@@ -316,94 +332,124 @@ pub fn root_key(o: NodeOp) -> NodeOp {
     }
 }
 
-/// One way a tile covers a class.
-#[derive(Clone, Debug)]
+/// One way a tile covers a class: the class each operand is bound to. (The nodes it
+/// covers are those of the tile's pattern.)
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Match {
-    /// The node of the class the tile's root covers.
-    pub root: Node,
-    /// The class each operand is bound to.
-    pub operands: Vec<Id>,
-    /// The nodes covered, root first (pre-order), as `(class, node)`.
-    pub covered: Vec<(Id, Node)>,
+    pub operands: SmallVec<[Id; 4]>,
 }
 
 /// How many matches of one tile in one class are kept (interior classes with many
 /// equivalent nodes multiply them).
 const MAX_MATCHES: usize = 16;
 
-/// The matches of `tile` rooted at a node of class `id` (for `only`, only at that node).
-/// Below the root, a tile covers pure nodes only, and the effect node `swallow` if given
-/// (a load fused into its user).
+/// The matches of `tile` rooted at a node of class `id` (for `only`, only at that node),
+/// up to [`MAX_MATCHES`], in order: by the node chosen at the root, then in each operand
+/// from the first. Below the root, a tile covers pure nodes only, and the effect node
+/// `swallow` if given (a load fused into its user).
 pub fn matches(
     g: &Graph,
     tile: &Tile,
     id: Id,
     only: Option<&Node>,
     swallow: Option<&Node>,
-) -> Vec<Match> {
+    mut found: impl FnMut(Match),
+) {
     let Pat::Node(op, args) = &tile.pat else {
-        return Vec::new();
+        return;
     };
-    let mut out = Vec::new();
+    let mut m = Matcher {
+        g,
+        tile,
+        swallow,
+        operands: smallvec::smallvec![None; tile.operands.len()],
+        todo: SmallVec::new(),
+        count: 0,
+    };
     for node in g.nodes(id) {
         if only.is_some_and(|o| o != node) || !op_matches(*op, node.op) {
             continue;
         }
+        // A terminator's pattern names only its leading operands.
         let is_term = matches!(node.op, NodeOp::Term(..));
         if node.args.len() < args.len() || (!is_term && node.args.len() != args.len()) {
             continue;
         }
-        if !args
-            .iter()
-            .zip(&node.args)
-            .all(|(p, &c)| fits(g, tile, p, c, swallow))
-        {
-            continue;
-        }
-        let start = Partial {
-            operands: vec![None; tile.operands.len()],
-            covered: vec![(id, node.clone())],
-        };
-        let mut partials = vec![start];
-        for (p, &child) in args.iter().zip(node.args.iter()) {
-            partials = partials
-                .into_iter()
-                .flat_map(|m| extend(g, tile, p, child, m, swallow))
-                .take(MAX_MATCHES)
-                .collect();
-        }
-        out.extend(partials.into_iter().filter_map(|m| {
-            Some(Match {
-                root: node.clone(),
-                operands: m.operands.into_iter().collect::<Option<Vec<Id>>>()?,
-                covered: m.covered,
-            })
-        }));
-        if out.len() >= MAX_MATCHES {
+        m.todo
+            .extend(args.iter().zip(node.args.iter().copied()).rev());
+        m.solve(&mut found);
+        m.todo.clear();
+        if m.count >= MAX_MATCHES {
             break;
         }
     }
-    out
 }
 
-/// A quick test, without allocating, that pattern `p` could match class `id`: every
-/// pattern node has a node of its op, every immediate operand a fitting constant. (Whether
-/// repeated variables agree is left to the full match.)
-fn fits(g: &Graph, tile: &Tile, p: &Pat, id: Id, swallow: Option<&Node>) -> bool {
-    match p {
-        Pat::Var(n, _) => {
-            let (kind, ty) = tile.operands[*n];
-            type_fits(g, id, ty) && (kind == Kind::Slot || imm_of(g, id, ty).is_some())
+/// A depth-first search for the bindings of a tile's operands.
+struct Matcher<'a> {
+    g: &'a Graph,
+    tile: &'a Tile,
+    swallow: Option<&'a Node>,
+    operands: SmallVec<[Option<Id>; 4]>,
+    /// What is left to match, the next on top: (pattern, class).
+    todo: SmallVec<[(&'a Pat, Id); 8]>,
+    count: usize,
+}
+
+impl<'a> Matcher<'a> {
+    /// Reports every way to match all of `todo` given the operands bound so far, and
+    /// leaves `todo` and the operands as it found them.
+    fn solve(&mut self, found: &mut impl FnMut(Match)) {
+        if self.count >= MAX_MATCHES {
+            return;
         }
-        Pat::Node(op, args) => g.nodes(id).iter().any(|node| {
-            op_matches(*op, node.op)
-                && node.args.len() == args.len()
-                && (!is_effect(node) || swallow == Some(node))
-                && args
+        let Some((p, id)) = self.todo.pop() else {
+            self.count += 1;
+            found(Match {
+                operands: self
+                    .operands
                     .iter()
-                    .zip(&node.args)
-                    .all(|(q, &c)| fits(g, tile, q, c, swallow))
-        }),
+                    .map(|o| o.unwrap_or(Id::from(0)))
+                    .collect(),
+            });
+            return;
+        };
+        match p {
+            Pat::Var(n, _) => {
+                let (kind, ty) = self.tile.operands[*n];
+                let fits = type_fits(self.g, id, ty)
+                    && (kind == Kind::Slot || imm_of(self.g, id, ty).is_some());
+                match self.operands[*n] {
+                    _ if !fits => {}
+                    Some(bound) if bound != id => {}
+                    Some(_) => self.solve(found),
+                    None => {
+                        self.operands[*n] = Some(id);
+                        self.solve(found);
+                        self.operands[*n] = None;
+                    }
+                }
+            }
+            Pat::Node(op, args) => {
+                let g = self.g;
+                for node in g.nodes(id) {
+                    if !op_matches(*op, node.op) || node.args.len() != args.len() {
+                        continue;
+                    }
+                    // An effect is never swallowed by a tile rooted elsewhere (it runs at
+                    // its own place in the block), but for the one fused on purpose.
+                    if is_effect(node) && self.swallow != Some(node) {
+                        continue;
+                    }
+                    let mark = self.todo.len();
+                    self.todo
+                        .extend(args.iter().zip(node.args.iter().copied()).rev());
+                    self.solve(found);
+                    self.todo.truncate(mark);
+                }
+            }
+        }
+        self.todo.push((p, id));
     }
 }
 
@@ -415,67 +461,6 @@ fn type_fits(g: &Graph, id: Id, ty: Type) -> bool {
 
 fn is_effect(n: &Node) -> bool {
     matches!(n.op, NodeOp::Effect { .. } | NodeOp::Term(..))
-}
-
-#[derive(Clone)]
-struct Partial {
-    operands: Vec<Option<Id>>,
-    covered: Vec<(Id, Node)>,
-}
-
-fn extend(
-    g: &Graph,
-    tile: &Tile,
-    p: &Pat,
-    id: Id,
-    m: Partial,
-    swallow: Option<&Node>,
-) -> Vec<Partial> {
-    match p {
-        Pat::Var(n, _) => {
-            let (kind, ty) = tile.operands[*n];
-            if !type_fits(g, id, ty) || (kind == Kind::Imm && imm_of(g, id, ty).is_none()) {
-                return Vec::new();
-            }
-            match m.operands[*n] {
-                Some(bound) if bound != id => Vec::new(),
-                Some(_) => vec![m],
-                None => {
-                    let mut m = m;
-                    m.operands[*n] = Some(id);
-                    vec![m]
-                }
-            }
-        }
-        Pat::Node(op, args) => {
-            let mut out = Vec::new();
-            for node in g.nodes(id) {
-                if !op_matches(*op, node.op) || node.args.len() != args.len() {
-                    continue;
-                }
-                // An effect is never swallowed by a tile rooted elsewhere (it runs at its
-                // own place in the block), but for the one fused on purpose.
-                if is_effect(node) && swallow != Some(node) {
-                    continue;
-                }
-                let mut start = m.clone();
-                start.covered.push((id, node.clone()));
-                let mut partials = vec![start];
-                for (q, &child) in args.iter().zip(node.args.iter()) {
-                    partials = partials
-                        .into_iter()
-                        .flat_map(|x| extend(g, tile, q, child, x, swallow))
-                        .take(MAX_MATCHES)
-                        .collect();
-                }
-                out.extend(partials);
-                if out.len() >= MAX_MATCHES {
-                    break;
-                }
-            }
-            out
-        }
-    }
 }
 
 /// The immediate a class can be as an operand of type `ty`: its constant, when it fits
