@@ -106,10 +106,19 @@ struct Hyper {
 
 impl Hyper {
     fn new(nodes: usize) -> Hyper {
+        Hyper::with_capacity(nodes, 0)
+    }
+
+    /// Room for `edges` edges of about two children each.
+    fn with_capacity(nodes: usize, edges: usize) -> Hyper {
+        let mut start = Vec::with_capacity(edges + 1);
+        start.push(0);
         Hyper {
             nodes,
-            start: vec![0],
-            ..Hyper::default()
+            head: Vec::with_capacity(edges),
+            base: Vec::with_capacity(edges),
+            start,
+            children: Vec::with_capacity(2 * edges),
         }
     }
 
@@ -293,8 +302,10 @@ impl Extractor {
 
     /// Every way as an edge from its class to its slot operands.
     fn build_edges(&mut self) {
-        self.edges = Hyper::new(self.ways.len());
+        let ways: usize = self.ways.iter().map(Vec::len).sum();
+        self.edges = Hyper::with_capacity(self.ways.len(), ways);
         self.edge_way.clear();
+        self.edge_way.reserve(ways);
         for (c, ws) in self.ways.iter().enumerate() {
             for (k, w) in ws.iter().enumerate() {
                 self.edges.push(c, own_cost(w), slot_operands(w).map(ix));

@@ -39,6 +39,17 @@ pub struct Dag {
 }
 
 impl Dag {
+    /// A graph with room for about `nodes` nodes.
+    pub fn with_capacity(nodes: usize) -> Dag {
+        let mut memo = FastMap::default();
+        memo.reserve(nodes);
+        Dag {
+            nodes: Vec::with_capacity(nodes),
+            data: Vec::with_capacity(nodes),
+            memo,
+        }
+    }
+
     /// The class of `node`: the class of an equal node made before, the class of its
     /// constant when its operands fold to one, or a new class.
     pub fn add(&mut self, node: Node) -> Id {

@@ -146,8 +146,9 @@ fn term_of(t: &TermKind) -> Term {
 
 /// Loads `block` of `body` into a graph.
 pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph<Dag> {
-    let mut g = Dag::default();
+    let mut g = Dag::with_capacity(2 * block.insts.len() + block.params.len() + 4);
     let mut classes: FastMap<Value, Id> = FastMap::default();
+    classes.reserve(2 * block.insts.len() + block.params.len());
     let (konst, live) = (&facts.konst, &facts.live);
     let class_of = |g: &mut Dag, classes: &mut FastMap<Value, Id>, v: Value| -> Id {
         *classes.entry(v).or_insert_with(|| match konst[v.index()] {
