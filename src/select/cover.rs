@@ -122,7 +122,7 @@ pub struct Instance {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Saturation {
     /// `saturated`, `iteration limit`, `node limit`, `time limit`, or `no rules`.
-    pub reason: String,
+    pub reason: &'static str,
     pub iterations: usize,
     pub nodes: usize,
     pub classes: usize,

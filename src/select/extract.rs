@@ -1042,7 +1042,7 @@ mod tests {
         let flat = bg.graph.flatten();
         let bg = bg.map(flat, |c| c);
         let sat = Saturation {
-            reason: "no rules".to_string(),
+            reason: "no rules",
             iterations: 0,
             nodes: 0,
             classes: 0,

@@ -272,7 +272,7 @@ fn saturate(
     if first_stop.is_some() || !book.any_matches(&loaded) {
         let g = loaded;
         let saturation = Saturation {
-            reason: first_stop.unwrap_or("saturated").to_string(),
+            reason: first_stop.unwrap_or("saturated"),
             iterations: usize::from(first_stop.is_none()),
             nodes: g.total_nodes(),
             classes: g.len(),
@@ -320,7 +320,7 @@ fn saturate(
     };
     let (flat, number) = flat::FlatGraph::from_egraph(&g, &first);
     let saturation = Saturation {
-        reason: reason.to_string(),
+        reason,
         iterations,
         nodes: flat.total_nodes(),
         classes: flat.len(),

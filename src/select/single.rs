@@ -215,7 +215,7 @@ pub fn single_op_cover(module: &Module) -> Result<Cover, Error> {
                 insts,
                 temps: 0,
                 saturation: Saturation {
-                    reason: "single-op".to_string(),
+                    reason: "single-op",
                     iterations: 0,
                     nodes: 0,
                     classes: 0,
