@@ -128,9 +128,9 @@ impl Selector {
             // The shipped rules are parsed, checked and compiled by the tests.
             BUILT_IN
                 .get_or_init(|| {
-                    Arc::new(Rulebook::new(
-                        rules::rewrites(&rules::default_rules()).unwrap_or_default(),
-                    ))
+                    let mut all = rules::rewrites(&rules::default_rules()).unwrap_or_default();
+                    all.extend(code_rewrites());
+                    Arc::new(Rulebook::new(all))
                 })
                 .clone()
         } else {
@@ -140,7 +140,11 @@ impl Selector {
                 Vec::new()
             };
             all.extend(config.rules.iter().cloned());
-            Arc::new(Rulebook::new(rules::rewrites(&all)?))
+            let mut rewrites = rules::rewrites(&all)?;
+            if config.default_rules {
+                rewrites.extend(code_rewrites());
+            }
+            Arc::new(Rulebook::new(rewrites))
         };
         Ok(Selector {
             rewrites,
