@@ -27,7 +27,7 @@ use egg::Id;
 use super::cover::{
     BlockCover, Covers, Detail, Edge, Instance, Operand, Operands, Saturation, SlotRef,
 };
-use super::flat::FlatGraph as Graph;
+use super::flat::{ix, FlatGraph as Graph};
 use super::graph::{BlockGraph, Effect, Source};
 use super::lang::{Node, NodeOp};
 use super::tiles::{imm_of, matches, tile_kinds, tiles, Match, Tile};
@@ -86,11 +86,6 @@ fn move_cost(g: &Graph, id: Id) -> u32 {
         (Some(bits), Some(ty)) => iconst(ty, bits).0.cost,
         _ => tiles().special.copy.cost,
     }
-}
-
-/// The dense index of a canonical class.
-fn ix(id: Id) -> usize {
-    usize::from(id)
 }
 
 /// Hyperedges for [`solve`]: each has a head, a base value and children.
@@ -577,7 +572,7 @@ fn node_earliest(n: &Node, e: &[u32]) -> u32 {
         .fold(own_position(n), u32::max)
 }
 
-/// Covers a block whose e-graph has been rewritten.
+/// Covers a block from its frozen graph (rewritten or not).
 ///
 /// # Errors
 /// An operation no stencil covers (a gap in the stencil library), located at it.

@@ -83,15 +83,6 @@ impl Dag {
         self.nodes.is_empty()
     }
 
-    /// The kinds of its nodes.
-    pub fn kinds(&self) -> OpSet {
-        let mut s = OpSet::default();
-        for (_, n) in &self.nodes {
-            s.insert(n.op);
-        }
-        s
-    }
-
     /// The graph as it stands, frozen.
     pub fn flatten(&self) -> FlatGraph {
         let mut nodes = self.nodes.clone();
@@ -203,11 +194,7 @@ impl FlatGraph {
 
     /// The kinds of its nodes.
     pub fn kinds(&self) -> OpSet {
-        let mut s = OpSet::default();
-        for n in &self.nodes {
-            s.insert(n.op);
-        }
-        s
+        self.nodes.iter().map(|n| n.op).collect()
     }
 
     /// True when pattern `ast` matches at some class: a node of each pattern node's kind

@@ -172,22 +172,26 @@ impl OpSet {
     /// The kinds of the nodes of a pattern: what a graph must hold for it to match.
     /// Variables need nothing.
     pub fn of_pattern(ast: &egg::PatternAst<Node>) -> OpSet {
-        let mut s = OpSet::default();
-        for n in ast.as_ref() {
-            if let egg::ENodeOrVar::ENode(n) = n {
-                s.insert(n.op);
-            }
-        }
-        s
+        ast.as_ref()
+            .iter()
+            .filter_map(|n| match n {
+                egg::ENodeOrVar::ENode(n) => Some(n.op),
+                egg::ENodeOrVar::Var(_) => None,
+            })
+            .collect()
     }
 
-    /// The kinds of the nodes of a graph.
+    /// The kinds of the nodes of an e-graph.
     pub fn of_graph<N: egg::Analysis<Node>>(g: &egg::EGraph<Node, N>) -> OpSet {
+        g.classes().flat_map(|c| c.iter()).map(|n| n.op).collect()
+    }
+}
+
+impl FromIterator<NodeOp> for OpSet {
+    fn from_iter<I: IntoIterator<Item = NodeOp>>(ops: I) -> OpSet {
         let mut s = OpSet::default();
-        for c in g.classes() {
-            for n in &c.nodes {
-                s.insert(n.op);
-            }
+        for op in ops {
+            s.insert(op);
         }
         s
     }

@@ -66,7 +66,8 @@ pub struct Selector {
 }
 
 /// Rewrites ready to search: each with the node kinds its left side needs, so that a
-/// block that lacks one of them is not searched for it at all.
+/// block that lacks one of them is not searched for it at all, and its pattern, to
+/// match a block before it is loaded into an e-graph.
 pub struct Rulebook {
     rewrites: Vec<Rewrite<Node, Fold>>,
     needs: Vec<OpSet>,
@@ -248,7 +249,7 @@ pub fn cover_module(module: &Module, rules: &Rulebook, limits: &Limits) -> Resul
 
 /// Rewrites a block's graph with `rules` until nothing changes or a limit is reached,
 /// and freezes it. Each iteration searches every rule whose node kinds the graph holds,
-/// applies all their matches, then rebuilds. A block that holds the kinds of no rule is
+/// applies all their matches, then rebuilds. A block that no rule matches as loaded is
 /// not loaded into an e-graph at all: it is frozen as it stands, which is what
 /// rewriting would leave of it.
 fn saturate(

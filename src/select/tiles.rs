@@ -189,13 +189,10 @@ impl Tiles {
 
 /// The kinds of a graph's nodes as tiles match them (see [`root_key`]).
 pub fn tile_kinds(g: &Graph) -> OpSet {
-    let mut s = OpSet::default();
-    for c in g.classes() {
-        for n in c.nodes {
-            s.insert(root_key(n.op));
-        }
-    }
-    s
+    g.classes()
+        .flat_map(|c| c.nodes)
+        .map(|n| root_key(n.op))
+        .collect()
 }
 
 fn pattern_kinds(p: &Pat, out: &mut OpSet) {
