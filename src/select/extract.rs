@@ -452,6 +452,18 @@ fn fusions(
     earliest: &[u32],
     n: usize,
 ) -> Vec<Option<Fusion>> {
+    let is_load = |e: &Effect| {
+        matches!(
+            e.node.op,
+            NodeOp::Effect {
+                op: crate::ir::Opcode::Load,
+                ..
+            }
+        )
+    };
+    if !effects.iter().any(is_load) {
+        return effects.iter().map(|_| None).collect();
+    }
     let mut readers: Vec<Vec<(Id, bool)>> = vec![Vec::new(); n];
     for class in g.classes() {
         for node in class.nodes {
@@ -465,16 +477,10 @@ fn fusions(
         .iter()
         .enumerate()
         .map(|(k, e)| {
-            let load = own_node(g, e)?;
-            if !matches!(
-                load.op,
-                NodeOp::Effect {
-                    op: crate::ir::Opcode::Load,
-                    ..
-                }
-            ) {
+            if !is_load(e) {
                 return None;
             }
+            let load = own_node(g, e)?;
             let l = e.class;
             if live.iter().any(|&(_, c)| c == l) {
                 return None;
