@@ -624,14 +624,14 @@ impl<'a> FuncEmitter<'a> {
         let sp = &tiles().special;
         let (stencil, ops): (&'static Stencil, [i64; 2]) = match m.src {
             Src::Slot(s) => (sp.copy, [8 * s as i64, 0]),
-            Src::Imm(v) => match m.ty {
-                Type::I32 => (sp.iconst_i32, [v as u32 as i32 as i64, 0]),
-                Type::I64 if v == v as i32 as i64 => (sp.iconst_i64, [v, 0]),
-                Type::I64 => (
-                    sp.iconst_i64_wide,
-                    [v as u32 as i64, (v as u64 >> 32) as u32 as i64],
-                ),
-            },
+            Src::Imm(v) => {
+                let (stencil, ops) = iconst(m.ty, v as u64);
+                let imm = |i: usize| match ops.get(i) {
+                    Some(Operand::Imm(x)) => *x,
+                    _ => 0,
+                };
+                (stencil, [imm(0), imm(1)])
+            }
         };
         self.place(stencil, true, Covers::Name("move"), |h| match h {
             HoleValue::Operand(n) => ops.get(n as usize).map(|&v| Fill::Num(v)),

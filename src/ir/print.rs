@@ -60,10 +60,7 @@ pub fn print(m: &Module) -> String {
                     match inst.op.info().imm {
                         Imm::Int => {
                             // The literal is stored as its low bits; print it signed.
-                            let v = match inst.ty {
-                                Some(super::Type::I32) => inst.imm as u32 as i32 as i64,
-                                _ => inst.imm as i64,
-                            };
+                            let v = inst.ty.unwrap_or(super::Type::I64).signed(inst.imm);
                             let _ = write!(out, " {v}");
                         }
                         Imm::Offset if inst.imm != 0 => {

@@ -35,6 +35,15 @@ pub struct BlockGraph<G = FlatGraph> {
 }
 
 impl<G> BlockGraph<G> {
+    /// The same block over another graph whose classes have the same numbers.
+    pub fn with_graph<H>(self, graph: H) -> BlockGraph<H> {
+        BlockGraph {
+            graph,
+            effects: self.effects,
+            live_out: self.live_out,
+        }
+    }
+
     /// The same block over another graph, its classes renamed by `class`.
     pub fn map<H>(self, graph: H, class: impl Fn(Id) -> Id) -> BlockGraph<H> {
         BlockGraph {

@@ -282,7 +282,7 @@ fn saturate(
             nodes: g.total_nodes(),
             classes: g.len(),
         };
-        return (bg.map(g, |c| c), saturation);
+        return (bg.with_graph(g), saturation);
     }
     let (mut g, first) = bg.graph.to_egraph();
     let mut iterations = 0;

@@ -464,13 +464,6 @@ fn is_effect(n: &Node) -> bool {
 /// a 32-bit hole (any `i32`, given signed; an `i64` that sign-extends from 32 bits).
 pub fn imm_of(g: &Graph, id: Id, ty: Type) -> Option<i64> {
     let bits = g.data(id).konst?;
-    match ty {
-        Type::I32 => Some(bits as u32 as i32 as i64),
-        Type::I64 => {
-            let v = bits as i64;
-            (i32::MIN as i64..=i32::MAX as i64)
-                .contains(&v)
-                .then_some(v)
-        }
-    }
+    let v = ty.signed(bits);
+    i32::try_from(v).is_ok().then_some(v)
 }
