@@ -19,7 +19,7 @@ use crate::select::cover::{Cover, Covers, Detail, Edge, FuncCover, Instance, Ope
 use crate::select::extract::iconst;
 use crate::select::single::{inst_instance, inst_stencil, term_instance};
 use crate::select::tiles::tiles;
-use crate::stencil::{patch, HoleValue, Stencil};
+use crate::stencil::{field, misfit, patch, HoleValue, Stencil};
 use crate::{Error, ErrorKind};
 use moves::{sequence, Move, Src};
 
@@ -191,9 +191,17 @@ fn emit_funcs<'a>(
     data.grow_helper = data.words.len();
     data.words.push(DataWord::Abs(Absolute::GrowHelper));
 
+    // Room for about one stencil per operation, so that the buffers rarely grow.
+    let ops: usize = (module.funcs.iter())
+        .filter_map(|f| f.body.as_ref())
+        .flat_map(|b| &b.blocks)
+        .map(|b| b.insts.len() + 1)
+        .sum();
     let mut image = Image {
+        bytes: Vec::with_capacity(ops * 32),
         funcs: vec![None; module.funcs.len()],
-        ..Image::default()
+        absolute: Vec::new(),
+        placed: Vec::with_capacity(ops + ops / 4),
     };
     let mut fixups: Vec<(FuncId, Fixup)> = Vec::new();
     let mut labels: Vec<Vec<Option<usize>>> = vec![Vec::new(); module.funcs.len()];
@@ -711,40 +719,50 @@ impl<'a> FuncEmitter<'a> {
         } else {
             stencil.code.len()
         };
-        let at = self.image.bytes.len();
-        self.image.bytes.extend_from_slice(&stencil.code[..len]);
-        self.image.placed.push(Placed {
+        let image = &mut *self.image;
+        let at = image.bytes.len();
+        image.bytes.extend_from_slice(&stencil.code[..len]);
+        image.placed.push(Placed {
             func: self.func,
             offset: at as u32,
             len: len as u32,
             stencil,
             covers,
         });
+        let code = &mut image.bytes[at..];
+        // Holes come by offset: those past `len` are in the dropped `jmp`.
         for (k, hole) in stencil.holes.iter().enumerate() {
             if hole.offset as usize + 4 > len {
-                continue;
+                break;
             }
             let Some(value) = fill(hole.value) else {
-                return Err(format!(
-                    "nothing for hole {:?} of `{}`",
-                    hole.value, stencil.name
-                ));
+                return Err(unfilled(stencil, hole));
             };
-            let code = &mut self.image.bytes[at..at + len];
-            match value {
-                Fill::Num(v) => {
-                    patch(stencil, hole, code, at as u64, v).map_err(|e| e.to_string())?
+            let v = match value {
+                Fill::Num(v) => v,
+                Fill::Next => (at + len) as i64,
+                Fill::At(target) => {
+                    self.fixups.push(Fixup {
+                        stencil,
+                        hole: k,
+                        at,
+                        target,
+                    });
+                    continue;
                 }
-                Fill::Next => patch(stencil, hole, code, at as u64, (at + len) as i64)
-                    .map_err(|e| e.to_string())?,
-                Fill::At(target) => self.fixups.push(Fixup {
-                    stencil,
-                    hole: k,
-                    at,
-                    target,
-                }),
+            };
+            // The hole lies within `code`: its end is at most `len`.
+            let start = hole.offset as usize;
+            match field(stencil, hole, at as u64, v) {
+                Some(bits) => code[start..start + 4].copy_from_slice(&bits.to_le_bytes()),
+                None => return Err(misfit(stencil, hole, at as u64, v).to_string()),
             }
         }
         Ok(())
     }
+}
+
+#[cold]
+fn unfilled(stencil: &Stencil, hole: &crate::stencil::Hole) -> String {
+    format!("nothing for hole {:?} of `{}`", hole.value, stencil.name)
 }

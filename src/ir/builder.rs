@@ -194,10 +194,10 @@ impl FunctionBuilder<'_> {
         self.push(Inst {
             op,
             ty: suffix,
-            args: args.to_vec(),
+            args: args.into(),
             imm,
             func: None,
-            results: results.clone(),
+            results: results.as_slice().into(),
             loc: Loc::default(),
         });
         results
@@ -254,10 +254,10 @@ impl FunctionBuilder<'_> {
         self.push(Inst {
             op: Opcode::Call,
             ty: None,
-            args: args.to_vec(),
+            args: args.into(),
             imm: 0,
             func: Some(callee),
-            results: results.clone(),
+            results: results.as_slice().into(),
             loc: Loc::default(),
         });
         results
@@ -274,7 +274,7 @@ impl FunctionBuilder<'_> {
     pub fn jump(&mut self, block: BlockId, args: &[Value]) {
         self.terminate(TermKind::Jump(Target {
             block,
-            args: args.to_vec(),
+            args: args.into(),
         }));
     }
 

@@ -281,6 +281,10 @@ pub struct Block {
     pub loc: Loc,
 }
 
+/// An instruction's operands or results: no more than four in any operation but a
+/// `call`, kept in the instruction without a heap allocation.
+pub type Operands = smallvec::SmallVec<[Value; 4]>;
+
 /// One instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inst {
@@ -289,14 +293,14 @@ pub struct Inst {
     /// The type suffix; `None` for untyped operations (`memory.size`, `call`).
     pub ty: Option<Type>,
     /// Value operands.
-    pub args: Vec<Value>,
+    pub args: Operands,
     /// The immediate: the constant of `iconst` (as the low bits(T) bits), the offset of a
     /// memory access, 0 otherwise.
     pub imm: u64,
     /// The callee of a `call`.
     pub func: Option<FuncId>,
     /// Results.
-    pub results: Vec<Value>,
+    pub results: Operands,
     /// Where the instruction starts.
     pub loc: Loc,
 }

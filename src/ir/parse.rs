@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::oplist::{Imm, Suffix};
 use super::{
     Block, BlockId, Body, DataSegment, FuncId, Function, Inst, Loc, Memory, Module, Opcode,
-    Signature, Target, TermKind, Terminator, Type, Value, ValueData,
+    Operands, Signature, Target, TermKind, Terminator, Type, Value, ValueData,
 };
 use crate::error::{Error, ErrorKind};
 
@@ -846,7 +846,7 @@ impl<'a> Parser<'a> {
         let (op, ty) = self.mnemonic(&mnemonic, op_loc)?;
         self.next();
         let info = op.info();
-        let mut args = Vec::new();
+        let mut args = Operands::new();
         let mut imm = 0u64;
         if op == Opcode::Call {
             let name = match self.peek() {
@@ -914,7 +914,7 @@ impl<'a> Parser<'a> {
                 ),
             ));
         }
-        let mut results = Vec::new();
+        let mut results = Operands::new();
         for ((num, vloc), t) in result_names.into_iter().zip(result_types) {
             results.push(self.def_value(scope, num, t, vloc)?);
         }

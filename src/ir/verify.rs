@@ -15,7 +15,7 @@ use smallvec::SmallVec;
 
 use super::oplist::{Imm, OpInfo, Suffix};
 use super::{
-    type_list, Body, Function, Loc, Module, Opcode, Signature, Target, TermKind, Type, Value,
+    type_list, BlockId, Body, Function, Inst, Loc, Module, Opcode, Signature, TermKind, Type, Value,
 };
 use crate::error::{Error, ErrorKind};
 use crate::semantics::{MAX_PAGES, PAGE_SIZE};
@@ -130,13 +130,12 @@ struct FuncVerifier<'a> {
     body: &'a Body,
 }
 
-/// Where a value is defined: block, and position (0 for a parameter, i + 1 for the i-th
-/// instruction).
-#[derive(Clone, Copy)]
-struct Def {
-    block: usize,
-    pos: usize,
-}
+/// No block: a value not defined yet, a block not reached from the entry.
+const NONE: u32 = u32::MAX;
+
+/// Where each value is defined: (block, position), the position 0 for a parameter and
+/// i + 1 for the i-th instruction.
+type Defs = Vec<(u32, u32)>;
 
 impl FuncVerifier<'_> {
     fn err(&self, loc: Loc, block: Option<usize>, msg: String) -> Error {
@@ -158,6 +157,74 @@ impl FuncVerifier<'_> {
         self.body.value_name(v)
     }
 
+    /// Records that `v` is defined at `pos` of block `b`.
+    #[inline]
+    fn define(
+        &self,
+        defs: &mut Defs,
+        v: Value,
+        b: usize,
+        pos: usize,
+        loc: Loc,
+    ) -> Result<(), Error> {
+        match defs.get_mut(v.index()) {
+            Some(d) if d.0 == NONE => {
+                *d = (b as u32, pos as u32);
+                Ok(())
+            }
+            d => Err(self.define_error(v, b, loc, d.is_some())),
+        }
+    }
+
+    #[cold]
+    fn define_error(&self, v: Value, b: usize, loc: Loc, twice: bool) -> Error {
+        let msg = if twice {
+            format!("value `{}` is defined twice", self.name(v))
+        } else {
+            format!("value {} does not belong to this function", v.0)
+        };
+        self.err(loc, Some(b), msg)
+    }
+
+    /// Checks a use of `v` at position `pos` of block `b`.
+    #[inline]
+    fn check_use(
+        &self,
+        defs: &Defs,
+        dom: &DomTree,
+        v: Value,
+        b: usize,
+        pos: usize,
+        loc: Loc,
+    ) -> Result<Type, Error> {
+        let ok = match defs.get(v.index()) {
+            Some(&(db, dp)) if db as usize == b => dp < pos as u32,
+            Some(&(db, _)) => dom.dominates_use(db as usize, b),
+            None => false,
+        };
+        if ok {
+            Ok(self.body.ty(v))
+        } else {
+            Err(self.use_error(defs, v, b, loc))
+        }
+    }
+
+    #[cold]
+    fn use_error(&self, defs: &Defs, v: Value, b: usize, loc: Loc) -> Error {
+        let Some(&(db, _)) = defs.get(v.index()) else {
+            return self.err(loc, Some(b), format!("undefined value `{}`", self.name(v)));
+        };
+        self.err(
+            loc,
+            Some(b),
+            format!(
+                "value `{}` is used where its definition (in block `{}`) does not dominate the use",
+                self.name(v),
+                self.body.blocks[db as usize].name
+            ),
+        )
+    }
+
     fn run(&self) -> Result<(), Error> {
         let body = self.body;
         let f = self.f;
@@ -165,43 +232,18 @@ impl FuncVerifier<'_> {
             return Err(self.err(f.loc, None, "a function needs at least one block".into()));
         }
         // Every value defined exactly once.
-        let mut defs: Vec<Option<Def>> = vec![None; body.values.len()];
-        let mut define = |v: Value, def: Def, loc: Loc| -> Result<(), Error> {
-            match defs.get_mut(v.index()) {
-                None => Err(self.err(
-                    loc,
-                    Some(def.block),
-                    format!("value {} does not belong to this function", v.0),
-                )),
-                Some(Some(_)) => Err(self.err(
-                    loc,
-                    Some(def.block),
-                    format!("value `{}` is defined twice", self.name(v)),
-                )),
-                Some(slot) => {
-                    *slot = Some(def);
-                    Ok(())
-                }
-            }
-        };
+        let mut defs: Defs = vec![(NONE, 0); body.values.len()];
         for (b, block) in body.blocks.iter().enumerate() {
             for &p in &block.params {
-                define(p, Def { block: b, pos: 0 }, block.loc)?;
+                self.define(&mut defs, p, b, 0, block.loc)?;
             }
             for (i, inst) in block.insts.iter().enumerate() {
                 for &r in &inst.results {
-                    define(
-                        r,
-                        Def {
-                            block: b,
-                            pos: i + 1,
-                        },
-                        inst.loc,
-                    )?;
+                    self.define(&mut defs, r, b, i + 1, inst.loc)?;
                 }
             }
         }
-        if let Some(i) = defs.iter().position(Option::is_none) {
+        if let Some(i) = defs.iter().position(|d| d.0 == NONE) {
             return Err(self.err(
                 f.loc,
                 None,
@@ -210,8 +252,13 @@ impl FuncVerifier<'_> {
         }
         // The entry block's parameters are the function's.
         let entry = &body.blocks[0];
-        let entry_types: Vec<Type> = entry.params.iter().map(|&p| body.ty(p)).collect();
-        if entry_types != f.sig.params {
+        if !entry
+            .params
+            .iter()
+            .map(|&p| body.ty(p))
+            .eq(f.sig.params.iter().copied())
+        {
+            let entry_types: Vec<Type> = entry.params.iter().map(|&p| body.ty(p)).collect();
             return Err(self.err(
                 entry.loc,
                 Some(0),
@@ -223,266 +270,260 @@ impl FuncVerifier<'_> {
                 ),
             ));
         }
-        let idom = dominators(body);
-        let reachable = |b: usize| b == 0 || idom[b].is_some();
-        let dominates = |a: usize, mut b: usize| loop {
-            if a == b {
-                return true;
+        let dom = DomTree::new(body);
+        for (b, block) in body.blocks.iter().enumerate() {
+            for (i, inst) in block.insts.iter().enumerate() {
+                self.inst(&defs, &dom, b, i + 1, inst)?;
             }
-            match idom[b] {
-                Some(p) if p != b => b = p,
-                _ => return false,
+            self.term(&defs, &dom, b)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the instruction at position `pos` of block `b`. Nothing is allocated on the
+    /// way through a valid instruction: types are compared in place, messages built only
+    /// for an error.
+    fn inst(
+        &self,
+        defs: &Defs,
+        dom: &DomTree,
+        b: usize,
+        pos: usize,
+        inst: &Inst,
+    ) -> Result<(), Error> {
+        let body = self.body;
+        for &a in &inst.args {
+            self.check_use(defs, dom, a, b, pos, inst.loc)?;
+        }
+        let info = inst.op.info();
+        let sig = if inst.op == Opcode::Call {
+            match inst.func.and_then(|c| self.m.funcs.get(c.index())) {
+                Some(callee) => Sig::Call(&callee.sig),
+                None => {
+                    return Err(self.err(inst.loc, Some(b), "`call` without a valid callee".into()))
+                }
+            }
+        } else {
+            match (info.suffix, inst.ty) {
+                (Suffix::None, None) => Sig::Op(info, Type::I32),
+                (s, Some(t)) if s != Suffix::None && s.allows(t) => Sig::Op(info, t),
+                _ => {
+                    return Err(self.err(
+                        inst.loc,
+                        Some(b),
+                        format!(
+                            "`{}` has a type suffix that `{}` does not take",
+                            inst.mnemonic(),
+                            info.name
+                        ),
+                    ))
+                }
             }
         };
-        // A use of `v` at position `pos` of block `b`.
-        let check_use = |v: Value, b: usize, pos: usize, loc: Loc| -> Result<Type, Error> {
-            let Some(def) = defs.get(v.index()).copied().flatten() else {
-                return Err(self.err(loc, Some(b), format!("undefined value `{}`", self.name(v))));
-            };
-            let ok = if def.block == b {
-                def.pos < pos
-            } else {
-                !reachable(b) || (reachable(def.block) && dominates(def.block, b))
-            };
-            if !ok {
+        let operands_ok = inst.args.len() == sig.params()
+            && (inst.args.iter().enumerate()).all(|(k, &a)| body.ty(a) == sig.param(k));
+        let results_ok = inst.results.len() == sig.results()
+            && (inst.results.iter().enumerate()).all(|(k, &r)| body.ty(r) == sig.result(k));
+        let imm_ok = match info.imm {
+            Imm::None => inst.imm == 0,
+            Imm::Int => inst
+                .ty
+                .is_none_or(|t| t == Type::I64 || inst.imm <= u32::MAX as u64),
+            Imm::Offset => inst.imm <= u32::MAX as u64,
+        };
+        if operands_ok && results_ok && imm_ok {
+            Ok(())
+        } else {
+            Err(self.inst_error(b, inst, &sig))
+        }
+    }
+
+    /// The error of an instruction whose operands, results or immediate are wrong.
+    #[cold]
+    fn inst_error(&self, b: usize, inst: &Inst, sig: &Sig) -> Error {
+        let body = self.body;
+        let what = match (inst.op, inst.func.and_then(|c| self.m.funcs.get(c.index()))) {
+            (Opcode::Call, Some(callee)) => format!("`call @{}`", callee.name),
+            _ => format!("`{}`", inst.mnemonic()),
+        };
+        let err = |msg: String| self.err(inst.loc, Some(b), msg);
+        if inst.args.len() != sig.params() {
+            return err(format!(
+                "{what} takes {} operand(s), found {}",
+                sig.params(),
+                inst.args.len()
+            ));
+        }
+        for (k, &a) in inst.args.iter().enumerate() {
+            let (want, have) = (sig.param(k), body.ty(a));
+            if want != have {
+                return err(format!(
+                    "{what} operand {} (`{}`) has type {have}, expected {want}",
+                    k + 1,
+                    self.name(a)
+                ));
+            }
+        }
+        let want: Vec<Type> = (0..sig.results()).map(|k| sig.result(k)).collect();
+        let have: Vec<Type> = inst.results.iter().map(|&r| body.ty(r)).collect();
+        if want != have {
+            return err(format!(
+                "{what} returns ({}), but its results are ({})",
+                type_list(&want),
+                type_list(&have)
+            ));
+        }
+        err(format!(
+            "`{}` has an immediate out of range: {}",
+            inst.mnemonic(),
+            inst.imm
+        ))
+    }
+
+    /// Checks the terminator of block `b`.
+    fn term(&self, defs: &Defs, dom: &DomTree, b: usize) -> Result<(), Error> {
+        let (body, f) = (self.body, self.f);
+        let block = &body.blocks[b];
+        let Some(term) = &block.term else {
+            return Err(self.err(
+                block.loc,
+                Some(b),
+                format!("block `{}` has no terminator", block.name),
+            ));
+        };
+        let pos = block.insts.len() + 1;
+        let use_ty = |v: Value| self.check_use(defs, dom, v, b, pos, term.loc);
+        let target_ok = |t: BlockId, args: &[Value]| -> Result<(), Error> {
+            let Some(tb) = body.blocks.get(t.index()) else {
                 return Err(self.err(
-                    loc,
+                    term.loc,
+                    Some(b),
+                    format!("branch to a block that does not exist ({})", t.0),
+                ));
+            };
+            let mut have: SmallVec<[Type; 4]> = SmallVec::new();
+            for &a in args {
+                have.push(use_ty(a)?);
+            }
+            if !tb
+                .params
+                .iter()
+                .map(|&p| body.ty(p))
+                .eq(have.iter().copied())
+            {
+                let want: Vec<Type> = tb.params.iter().map(|&p| body.ty(p)).collect();
+                return Err(self.err(
+                    term.loc,
                     Some(b),
                     format!(
-                        "value `{}` is used where its definition (in block `{}`) does not dominate the use",
-                        self.name(v),
-                        body.blocks[def.block].name
+                        "branch to `{}` passes ({}), but the block takes ({})",
+                        tb.name,
+                        type_list(&have),
+                        type_list(&want)
                     ),
                 ));
             }
-            Ok(body.ty(v))
+            Ok(())
         };
-        for (b, block) in body.blocks.iter().enumerate() {
-            for (i, inst) in block.insts.iter().enumerate() {
-                let pos = i + 1;
-                let info = inst.op.info();
-                // Nothing is allocated on the way through a valid instruction: types are
-                // compared in place, messages built only for an error.
-                for &a in &inst.args {
-                    check_use(a, b, pos, inst.loc)?;
-                }
-                let callee = inst.func.and_then(|c| self.m.funcs.get(c.index()));
-                let sig = if inst.op == Opcode::Call {
-                    let Some(callee) = callee else {
-                        return Err(self.err(
-                            inst.loc,
-                            Some(b),
-                            "`call` without a valid callee".into(),
-                        ));
-                    };
-                    Sig::Call(&callee.sig)
-                } else {
-                    match (info.suffix, inst.ty) {
-                        (Suffix::None, None) => Sig::Op(info, Type::I32),
-                        (s, Some(t)) if s != Suffix::None && s.allows(t) => Sig::Op(info, t),
-                        _ => {
-                            return Err(self.err(
-                                inst.loc,
-                                Some(b),
-                                format!(
-                                    "`{}` has a type suffix that `{}` does not take",
-                                    inst.mnemonic(),
-                                    info.name
-                                ),
-                            ))
-                        }
-                    }
-                };
-                let what = || match callee {
-                    Some(callee) if inst.op == Opcode::Call => format!("`call @{}`", callee.name),
-                    _ => format!("`{}`", inst.mnemonic()),
-                };
-                if inst.args.len() != sig.params() {
-                    return Err(self.err(
-                        inst.loc,
-                        Some(b),
-                        format!(
-                            "{} takes {} operand(s), found {}",
-                            what(),
-                            sig.params(),
-                            inst.args.len()
-                        ),
-                    ));
-                }
-                for (k, &a) in inst.args.iter().enumerate() {
-                    let (want, have) = (sig.param(k), body.ty(a));
-                    if want != have {
-                        return Err(self.err(
-                            inst.loc,
-                            Some(b),
-                            format!(
-                                "{} operand {} (`{}`) has type {have}, expected {want}",
-                                what(),
-                                k + 1,
-                                self.name(a)
-                            ),
-                        ));
-                    }
-                }
-                let results_ok = inst.results.len() == sig.results()
-                    && (inst.results.iter().enumerate()).all(|(k, &r)| body.ty(r) == sig.result(k));
-                if !results_ok {
-                    let want: Vec<Type> = (0..sig.results()).map(|k| sig.result(k)).collect();
-                    let have: Vec<Type> = inst.results.iter().map(|&r| body.ty(r)).collect();
-                    return Err(self.err(
-                        inst.loc,
-                        Some(b),
-                        format!(
-                            "{} returns ({}), but its results are ({})",
-                            what(),
-                            type_list(&want),
-                            type_list(&have)
-                        ),
-                    ));
-                }
-                let imm_ok = match info.imm {
-                    Imm::None => inst.imm == 0,
-                    Imm::Int => inst
-                        .ty
-                        .is_none_or(|t| t == Type::I64 || inst.imm <= u32::MAX as u64),
-                    Imm::Offset => inst.imm <= u32::MAX as u64,
-                };
-                if !imm_ok {
-                    return Err(self.err(
-                        inst.loc,
-                        Some(b),
-                        format!(
-                            "`{}` has an immediate out of range: {}",
-                            inst.mnemonic(),
-                            inst.imm
-                        ),
-                    ));
-                }
+        match &term.kind {
+            TermKind::Jump(t) => target_ok(t.block, &t.args),
+            TermKind::Brif { cond, then, els } => {
+                use_ty(*cond)?;
+                target_ok(then.block, &then.args)?;
+                target_ok(els.block, &els.args)
             }
-            let Some(term) = &block.term else {
-                return Err(self.err(
-                    block.loc,
-                    Some(b),
-                    format!("block `{}` has no terminator", block.name),
-                ));
-            };
-            let pos = block.insts.len() + 1;
-            let use_ty = |v: Value| check_use(v, b, pos, term.loc);
-            let target_ok = |t: &Target| -> Result<(), Error> {
-                let Some(tb) = body.blocks.get(t.block.index()) else {
-                    return Err(self.err(
-                        term.loc,
-                        Some(b),
-                        format!("branch to a block that does not exist ({})", t.block.0),
-                    ));
-                };
-                let mut have: SmallVec<[Type; 4]> = SmallVec::new();
-                for &a in &t.args {
-                    have.push(use_ty(a)?);
-                }
-                if !tb
-                    .params
-                    .iter()
-                    .map(|&p| body.ty(p))
-                    .eq(have.iter().copied())
-                {
-                    let want: Vec<Type> = tb.params.iter().map(|&p| body.ty(p)).collect();
+            TermKind::BrTable {
+                index,
+                targets,
+                default,
+            } => {
+                let t = use_ty(*index)?;
+                if t != Type::I32 {
                     return Err(self.err(
                         term.loc,
                         Some(b),
                         format!(
-                            "branch to `{}` passes ({}), but the block takes ({})",
-                            tb.name,
+                            "`br_table` index `{}` has type {t}, expected i32",
+                            self.name(*index)
+                        ),
+                    ));
+                }
+                for &tb in targets.iter().chain(std::iter::once(default)) {
+                    target_ok(tb, &[])?;
+                }
+                Ok(())
+            }
+            TermKind::Return(vals) => {
+                let mut have: SmallVec<[Type; 4]> = SmallVec::new();
+                for &v in vals {
+                    have.push(use_ty(v)?);
+                }
+                if have[..] != f.sig.results[..] {
+                    return Err(self.err(
+                        term.loc,
+                        Some(b),
+                        format!(
+                            "`return` passes ({}), but `@{}` returns ({})",
                             type_list(&have),
-                            type_list(&want)
+                            f.name,
+                            type_list(&f.sig.results)
                         ),
                     ));
                 }
                 Ok(())
-            };
-            match &term.kind {
-                TermKind::Jump(t) => target_ok(t)?,
-                TermKind::Brif { cond, then, els } => {
-                    use_ty(*cond)?;
-                    target_ok(then)?;
-                    target_ok(els)?;
-                }
-                TermKind::BrTable {
-                    index,
-                    targets,
-                    default,
-                } => {
-                    let t = use_ty(*index)?;
-                    if t != Type::I32 {
-                        return Err(self.err(
-                            term.loc,
-                            Some(b),
-                            format!(
-                                "`br_table` index `{}` has type {t}, expected i32",
-                                self.name(*index)
-                            ),
-                        ));
-                    }
-                    for &tb in targets.iter().chain(std::iter::once(default)) {
-                        target_ok(&Target {
-                            block: tb,
-                            args: Vec::new(),
-                        })?;
-                    }
-                }
-                TermKind::Return(vals) => {
-                    let mut have: SmallVec<[Type; 4]> = SmallVec::new();
-                    for &v in vals {
-                        have.push(use_ty(v)?);
-                    }
-                    if have[..] != f.sig.results[..] {
-                        return Err(self.err(
-                            term.loc,
-                            Some(b),
-                            format!(
-                                "`return` passes ({}), but `@{}` returns ({})",
-                                type_list(&have),
-                                f.name,
-                                type_list(&f.sig.results)
-                            ),
-                        ));
-                    }
-                }
-                TermKind::Trap => {}
             }
+            TermKind::Trap => Ok(()),
         }
-        Ok(())
     }
+}
+
+/// The successors of every block as one array: block `b`'s are
+/// `succ[start[b]..start[b + 1]]`, targets outside the function left out.
+fn successors(body: &Body) -> (Vec<u32>, Vec<u32>) {
+    let n = body.blocks.len();
+    let mut start = Vec::with_capacity(n + 1);
+    let mut succ = Vec::with_capacity(2 * n);
+    start.push(0);
+    for block in &body.blocks {
+        let mut add = |t: BlockId| {
+            if t.index() < n {
+                succ.push(t.0);
+            }
+        };
+        match block.term.as_ref().map(|t| &t.kind) {
+            Some(TermKind::Jump(t)) => add(t.block),
+            Some(TermKind::Brif { then, els, .. }) => {
+                add(then.block);
+                add(els.block);
+            }
+            Some(TermKind::BrTable {
+                targets, default, ..
+            }) => {
+                targets.iter().for_each(|&t| add(t));
+                add(*default);
+            }
+            Some(TermKind::Return(_) | TermKind::Trap) | None => {}
+        }
+        start.push(succ.len() as u32);
+    }
+    (start, succ)
 }
 
 /// Immediate dominators (Cooper, Harvey and Kennedy, "A Simple, Fast Dominance
 /// Algorithm"): `idom[0] = Some(0)`, `None` for blocks unreachable from the entry.
 pub(crate) fn dominators(body: &Body) -> Vec<Option<usize>> {
     let n = body.blocks.len();
-    let succs: Vec<Vec<usize>> = body
-        .blocks
-        .iter()
-        .map(|b| {
-            b.term
-                .as_ref()
-                .map(|t| {
-                    t.successors()
-                        .into_iter()
-                        .map(|s| s.index())
-                        .filter(|&s| s < n)
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .collect();
+    let (start, succ) = successors(body);
+    let succs = |b: usize| &succ[start[b] as usize..start[b + 1] as usize];
     // Reverse postorder by an iterative depth-first search.
     let mut order = Vec::with_capacity(n);
     let mut seen = vec![false; n];
     let mut stack = vec![(0usize, 0usize)];
     seen[0] = true;
     while let Some((b, i)) = stack.last_mut() {
-        if let Some(&s) = succs[*b].get(*i) {
+        if let Some(&s) = succs(*b).get(*i) {
             *i += 1;
+            let s = s as usize;
             if !seen[s] {
                 seen[s] = true;
                 stack.push((s, 0));
@@ -497,12 +538,22 @@ pub(crate) fn dominators(body: &Body) -> Vec<Option<usize>> {
     for (i, &b) in order.iter().enumerate() {
         rpo_index[b] = i;
     }
-    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (b, ss) in succs.iter().enumerate() {
-        if seen[b] {
-            for &s in ss {
-                preds[s].push(b);
-            }
+    // Predecessors among the reached blocks, as one array like the successors.
+    let mut pred_start = vec![0u32; n + 1];
+    for &b in &order {
+        for &s in succs(b) {
+            pred_start[s as usize + 1] += 1;
+        }
+    }
+    for b in 0..n {
+        pred_start[b + 1] += pred_start[b];
+    }
+    let mut fill = pred_start.clone();
+    let mut pred = vec![0u32; pred_start[n] as usize];
+    for &b in &order {
+        for &s in succs(b) {
+            pred[fill[s as usize] as usize] = b as u32;
+            fill[s as usize] += 1;
         }
     }
     let mut idom: Vec<Option<usize>> = vec![None; n];
@@ -512,7 +563,8 @@ pub(crate) fn dominators(body: &Body) -> Vec<Option<usize>> {
         changed = false;
         for &b in order.iter().skip(1) {
             let mut new: Option<usize> = None;
-            for &p in &preds[b] {
+            for &p in &pred[pred_start[b] as usize..pred_start[b + 1] as usize] {
+                let p = p as usize;
                 if idom[p].is_none() {
                     continue;
                 }
@@ -539,6 +591,69 @@ pub(crate) fn dominators(body: &Body) -> Vec<Option<usize>> {
         }
     }
     idom
+}
+
+/// The dominator tree numbered by a depth-first walk, so that dominance is two
+/// comparisons: `a` dominates `b` when `b`'s interval lies in `a`'s.
+struct DomTree {
+    /// Per block: (first, last) preorder number of its subtree; `first` is [`NONE`] for a
+    /// block not reached from the entry.
+    span: Vec<(u32, u32)>,
+}
+
+impl DomTree {
+    fn new(body: &Body) -> DomTree {
+        let idom = dominators(body);
+        let n = idom.len();
+        // Children of each block in the tree, as one array.
+        let mut start = vec![0u32; n + 1];
+        for (b, d) in idom.iter().enumerate() {
+            match *d {
+                Some(p) if p != b => start[p + 1] += 1,
+                _ => {}
+            }
+        }
+        for b in 0..n {
+            start[b + 1] += start[b];
+        }
+        let mut fill = start.clone();
+        let mut child = vec![0u32; start[n] as usize];
+        for (b, d) in idom.iter().enumerate() {
+            match *d {
+                Some(p) if p != b => {
+                    child[fill[p] as usize] = b as u32;
+                    fill[p] += 1;
+                }
+                _ => {}
+            }
+        }
+        let mut span = vec![(NONE, 0); n];
+        let mut next = 0u32;
+        let mut stack = vec![(0usize, start[0])];
+        span[0].0 = 0;
+        while let Some((b, i)) = stack.last_mut() {
+            let b = *b;
+            if *i < start[b + 1] {
+                let c = child[*i as usize] as usize;
+                *i += 1;
+                next += 1;
+                span[c].0 = next;
+                stack.push((c, start[c]));
+            } else {
+                span[b].1 = next;
+                stack.pop();
+            }
+        }
+        DomTree { span }
+    }
+
+    /// True when a value defined in block `def` may be used in block `b` (another
+    /// block): `def` dominates `b`, or `b` is never reached, so nothing there runs.
+    #[inline]
+    fn dominates_use(&self, def: usize, b: usize) -> bool {
+        let (u, d) = (self.span[b], self.span[def]);
+        u.0 == NONE || (d.0 != NONE && d.0 <= u.0 && u.0 <= d.1)
+    }
 }
 
 #[cfg(test)]

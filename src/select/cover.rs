@@ -5,7 +5,7 @@ use std::fmt;
 use smallvec::SmallVec;
 
 use super::tiles::Pat;
-use crate::ir::{BlockId, FuncId, Opcode, Type, Value};
+use crate::ir::{self, BlockId, FuncId, Opcode, Type, Value};
 use crate::stencil::Stencil;
 
 /// The IR operations a stencil instance stands for.
@@ -84,7 +84,7 @@ pub enum Detail {
         func: FuncId,
         import: bool,
         args: Vec<Operand>,
-        results: Vec<Value>,
+        results: ir::Operands,
     },
     /// `jump`.
     Jump(Edge),

@@ -15,6 +15,7 @@ mod table;
 
 pub use holes::{HoleValue, Reloc};
 pub use listing::listing;
+pub(crate) use patch::{field, misfit};
 pub use patch::{patch, PatchError};
 pub use table::STENCILS;
 

@@ -36,11 +36,11 @@ impl fmt::Display for PatchError {
 
 impl std::error::Error for PatchError {}
 
-const I32: (i128, i128) = (i32::MIN as i128, i32::MAX as i128);
-const U32: (i128, i128) = (0, u32::MAX as i128);
+const I32: (i64, i64) = (i32::MIN as i64, i32::MAX as i64);
+const U32: (i64, i64) = (0, u32::MAX as i64);
 /// An immediate: the stencil reads only the field's 32 bits (`as u32`), so an `i32` or a
 /// `u32` value fits.
-const IMM: (i128, i128) = (i32::MIN as i128, u32::MAX as i128);
+const IMM: (i64, i64) = (i32::MIN as i64, u32::MAX as i64);
 
 /// True when the hole carries a 32-bit immediate (an immediate operand or an offset).
 fn is_immediate(stencil: &Stencil, hole: &Hole) -> bool {
@@ -67,24 +67,58 @@ pub fn patch(
     at: u64,
     value: i64,
 ) -> Result<(), PatchError> {
+    let start = hole.offset as usize;
+    match (
+        field(stencil, hole, at, value),
+        code.get_mut(start..start + 4),
+    ) {
+        (Some(bits), Some(bytes)) => {
+            bytes.copy_from_slice(&bits.to_le_bytes());
+            Ok(())
+        }
+        _ => Err(misfit(stencil, hole, at, value)),
+    }
+}
+
+/// The four bytes of `hole` for `value`, as [`patch`] writes them; `None` when the value
+/// does not fit.
+#[inline(always)]
+pub(crate) fn field(stencil: &Stencil, hole: &Hole, at: u64, value: i64) -> Option<u32> {
     let (field, range) = match hole.reloc {
         Reloc::PcRel32 => (
-            value as u64 as i128 + hole.addend as i128 - (at as i128 + hole.offset as i128),
+            value
+                .checked_add(hole.addend)
+                .and_then(|v| v.checked_sub(at as i64 + hole.offset as i64)),
             I32,
         ),
-        _ if is_immediate(stencil, hole) => (value as i128 + hole.addend as i128, IMM),
-        Reloc::Abs32 => (value as i128 + hole.addend as i128, U32),
-        Reloc::Abs32S => (value as i128 + hole.addend as i128, I32),
+        _ if is_immediate(stencil, hole) => (value.checked_add(hole.addend), IMM),
+        Reloc::Abs32 => (value.checked_add(hole.addend), U32),
+        Reloc::Abs32S => (value.checked_add(hole.addend), I32),
     };
-    let start = hole.offset as usize;
-    if field < range.0 || field > range.1 || start + 4 > code.len() {
-        return Err(PatchError {
-            stencil: stencil.name,
-            hole: *hole,
-            value: field,
-            range,
-        });
+    field
+        .filter(|v| (range.0..=range.1).contains(v))
+        .map(|v| v as u32)
+}
+
+/// The error of a value that does not fit: the field's value recomputed without
+/// overflow.
+#[cold]
+#[inline(never)]
+pub(crate) fn misfit(stencil: &'static Stencil, hole: &Hole, at: u64, value: i64) -> PatchError {
+    let range = match hole.reloc {
+        Reloc::PcRel32 => I32,
+        _ if is_immediate(stencil, hole) => IMM,
+        Reloc::Abs32 => U32,
+        Reloc::Abs32S => I32,
+    };
+    let mut field = value as i128 + hole.addend as i128;
+    if hole.reloc == Reloc::PcRel32 {
+        field -= at as i128 + hole.offset as i128;
     }
-    code[start..start + 4].copy_from_slice(&(field as u32).to_le_bytes());
-    Ok(())
+    PatchError {
+        stencil: stencil.name,
+        hole: *hole,
+        value: field,
+        range: (range.0 as i128, range.1 as i128),
+    }
 }
