@@ -225,7 +225,79 @@ impl FuncVerifier<'_> {
         )
     }
 
+    /// Checks the function: first in one pass that only says whether it is valid, and
+    /// only if it is not, again in text order for the first error.
     fn run(&self) -> Result<(), Error> {
+        if self.valid() {
+            return Ok(());
+        }
+        self.first_error()
+    }
+
+    /// True when the function is valid: [`first_error`](Self::first_error) finds
+    /// nothing. One pass over the instructions, defining values as they come; a use
+    /// that the pass cannot settle (a value of another block, or one not defined yet) is
+    /// checked after it, against the dominator tree.
+    fn valid(&self) -> bool {
+        let (body, f) = (self.body, self.f);
+        let Some(entry) = body.blocks.first() else {
+            return false;
+        };
+        let mut defs: Defs = vec![(NONE, 0); body.values.len()];
+        let mut later: Vec<(Value, u32, u32)> = Vec::new();
+        let define = |defs: &mut Defs, v: Value, b: usize, pos: usize| match defs.get_mut(v.index())
+        {
+            Some(d) if d.0 == NONE => {
+                *d = (b as u32, pos as u32);
+                true
+            }
+            _ => false,
+        };
+        for (b, block) in body.blocks.iter().enumerate() {
+            for &p in &block.params {
+                if !define(&mut defs, p, b, 0) {
+                    return false;
+                }
+            }
+            for (i, inst) in block.insts.iter().enumerate() {
+                for &a in &inst.args {
+                    match defs.get(a.index()) {
+                        // Defined earlier in this block: values are defined in order.
+                        Some(&(db, _)) if db as usize == b => {}
+                        Some(_) => later.push((a, b as u32, i as u32 + 1)),
+                        None => return false,
+                    }
+                }
+                for &r in &inst.results {
+                    if !define(&mut defs, r, b, i + 1) {
+                        return false;
+                    }
+                }
+                match self.sig(inst) {
+                    Some(sig) if self.shape_ok(inst, &sig) => {}
+                    _ => return false,
+                }
+            }
+        }
+        if defs.iter().any(|d| d.0 == NONE)
+            || !(entry.params.iter().map(|&p| body.ty(p))).eq(f.sig.params.iter().copied())
+        {
+            return false;
+        }
+        let dom = DomTree::new(body);
+        later.iter().all(|&(v, b, pos)| {
+            let (db, dp) = defs[v.index()];
+            if db == b {
+                dp < pos
+            } else {
+                dom.dominates_use(db as usize, b as usize)
+            }
+        }) && (0..body.blocks.len()).all(|b| self.term(&defs, &dom, b).is_ok())
+    }
+
+    /// The first error of an invalid function, in text order: definitions first, then
+    /// each instruction and terminator.
+    fn first_error(&self) -> Result<(), Error> {
         let body = self.body;
         let f = self.f;
         if body.blocks.is_empty() {
@@ -291,51 +363,69 @@ impl FuncVerifier<'_> {
         pos: usize,
         inst: &Inst,
     ) -> Result<(), Error> {
-        let body = self.body;
         for &a in &inst.args {
             self.check_use(defs, dom, a, b, pos, inst.loc)?;
         }
-        let info = inst.op.info();
-        let sig = if inst.op == Opcode::Call {
-            match inst.func.and_then(|c| self.m.funcs.get(c.index())) {
-                Some(callee) => Sig::Call(&callee.sig),
-                None => {
-                    return Err(self.err(inst.loc, Some(b), "`call` without a valid callee".into()))
-                }
-            }
-        } else {
-            match (info.suffix, inst.ty) {
-                (Suffix::None, None) => Sig::Op(info, Type::I32),
-                (s, Some(t)) if s != Suffix::None && s.allows(t) => Sig::Op(info, t),
-                _ => {
-                    return Err(self.err(
-                        inst.loc,
-                        Some(b),
-                        format!(
-                            "`{}` has a type suffix that `{}` does not take",
-                            inst.mnemonic(),
-                            info.name
-                        ),
-                    ))
-                }
-            }
+        let Some(sig) = self.sig(inst) else {
+            return Err(self.sig_error(b, inst));
         };
+        if self.shape_ok(inst, &sig) {
+            Ok(())
+        } else {
+            Err(self.inst_error(b, inst, &sig))
+        }
+    }
+
+    /// What the instruction takes and gives: its callee's signature, or its operation's
+    /// at its type; `None` for a call without a callee or a suffix the operation does not
+    /// take.
+    #[inline]
+    fn sig(&self, inst: &Inst) -> Option<Sig<'_>> {
+        let info = inst.op.info();
+        if inst.op == Opcode::Call {
+            let callee = inst.func.and_then(|c| self.m.funcs.get(c.index()))?;
+            return Some(Sig::Call(&callee.sig));
+        }
+        match (info.suffix, inst.ty) {
+            (Suffix::None, None) => Some(Sig::Op(info, Type::I32)),
+            (s, Some(t)) if s != Suffix::None && s.allows(t) => Some(Sig::Op(info, t)),
+            _ => None,
+        }
+    }
+
+    #[cold]
+    fn sig_error(&self, b: usize, inst: &Inst) -> Error {
+        if inst.op == Opcode::Call {
+            return self.err(inst.loc, Some(b), "`call` without a valid callee".into());
+        }
+        self.err(
+            inst.loc,
+            Some(b),
+            format!(
+                "`{}` has a type suffix that `{}` does not take",
+                inst.mnemonic(),
+                inst.op.info().name
+            ),
+        )
+    }
+
+    /// True when the operands and results have the number and types of `sig` and the
+    /// immediate is in range. Every operand and result must be a value of the function.
+    #[inline]
+    fn shape_ok(&self, inst: &Inst, sig: &Sig) -> bool {
+        let body = self.body;
         let operands_ok = inst.args.len() == sig.params()
             && (inst.args.iter().enumerate()).all(|(k, &a)| body.ty(a) == sig.param(k));
         let results_ok = inst.results.len() == sig.results()
             && (inst.results.iter().enumerate()).all(|(k, &r)| body.ty(r) == sig.result(k));
-        let imm_ok = match info.imm {
+        let imm_ok = match inst.op.info().imm {
             Imm::None => inst.imm == 0,
             Imm::Int => inst
                 .ty
                 .is_none_or(|t| t == Type::I64 || inst.imm <= u32::MAX as u64),
             Imm::Offset => inst.imm <= u32::MAX as u64,
         };
-        if operands_ok && results_ok && imm_ok {
-            Ok(())
-        } else {
-            Err(self.inst_error(b, inst, &sig))
-        }
+        operands_ok && results_ok && imm_ok
     }
 
     /// The error of an instruction whose operands, results or immediate are wrong.
@@ -726,5 +816,83 @@ mod tests {
             ("out", Some("y")),
         ];
         assert_eq!(idoms(src), pairs(&expected));
+    }
+}
+
+#[cfg(test)]
+mod one_pass {
+    use super::FuncVerifier;
+    use crate::ir::parse;
+
+    /// Variants of a program, one line changed in each: deleted, swapped with the next,
+    /// repeated, a type or a value number changed.
+    fn variants(src: &str) -> Vec<String> {
+        let lines: Vec<&str> = src.lines().collect();
+        let mut out = Vec::new();
+        let join = |ls: &[String]| ls.join("\n");
+        for i in 0..lines.len() {
+            let owned = || lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+            let mut del = owned();
+            del.remove(i);
+            out.push(join(&del));
+            if i + 1 < lines.len() {
+                let mut swap = owned();
+                swap.swap(i, i + 1);
+                out.push(join(&swap));
+            }
+            let mut dup = owned();
+            dup.insert(i, lines[i].to_string());
+            out.push(join(&dup));
+            for (from, to) in [("i32", "i64"), ("i64", "i32"), ("v1", "v2"), ("v0", "v3")] {
+                if lines[i].contains(from) {
+                    let mut changed = owned();
+                    changed[i] = lines[i].replacen(from, to, 1);
+                    out.push(join(&changed));
+                }
+            }
+        }
+        out
+    }
+
+    /// The one-pass check and the error search agree on every function of the corpus and
+    /// of its variants (tens of thousands of functions, some thousands invalid).
+    #[test]
+    fn the_one_pass_check_agrees_with_the_error_search() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/programs");
+        let (mut valid, mut invalid) = (0, 0);
+        for entry in std::fs::read_dir(dir).expect("corpus") {
+            let path = entry.expect("entry").path();
+            let src = std::fs::read_to_string(&path).expect("read");
+            for (k, text) in std::iter::once(src.clone())
+                .chain(variants(&src))
+                .enumerate()
+            {
+                let Ok(m) = parse(&text, "variant") else {
+                    continue;
+                };
+                for f in &m.funcs {
+                    let Some(body) = &f.body else { continue };
+                    let v = FuncVerifier { m: &m, f, body };
+                    let ok = v.valid();
+                    assert_eq!(
+                        ok,
+                        v.first_error().is_ok(),
+                        "{} variant {k}, `@{}`:\n{text}",
+                        path.display(),
+                        f.name
+                    );
+                    assert!(k > 0 || ok, "{} is valid", path.display());
+                    if ok {
+                        valid += 1;
+                    } else {
+                        invalid += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            valid > 1000 && invalid > 1000,
+            "{valid} valid, {invalid} invalid"
+        );
     }
 }
