@@ -684,15 +684,25 @@ pub(crate) fn dominators(body: &Body) -> Vec<Option<usize>> {
 }
 
 /// The dominator tree numbered by a depth-first walk, so that dominance is two
-/// comparisons: `a` dominates `b` when `b`'s interval lies in `a`'s.
-struct DomTree {
+/// comparisons: `a` dominates `b` when `b`'s interval lies in `a`'s. Built at the first
+/// question: a function whose values are all used in the blocks that define them never
+/// needs it.
+struct DomTree<'a> {
+    body: &'a Body,
     /// Per block: (first, last) preorder number of its subtree; `first` is [`NONE`] for a
     /// block not reached from the entry.
-    span: Vec<(u32, u32)>,
+    span: std::cell::OnceCell<Vec<(u32, u32)>>,
 }
 
-impl DomTree {
-    fn new(body: &Body) -> DomTree {
+impl DomTree<'_> {
+    fn new(body: &Body) -> DomTree<'_> {
+        DomTree {
+            body,
+            span: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn spans(body: &Body) -> Vec<(u32, u32)> {
         let idom = dominators(body);
         let n = idom.len();
         // Children of each block in the tree, as one array.
@@ -734,14 +744,15 @@ impl DomTree {
                 stack.pop();
             }
         }
-        DomTree { span }
+        span
     }
 
     /// True when a value defined in block `def` may be used in block `b` (another
     /// block): `def` dominates `b`, or `b` is never reached, so nothing there runs.
     #[inline]
     fn dominates_use(&self, def: usize, b: usize) -> bool {
-        let (u, d) = (self.span[b], self.span[def]);
+        let span = self.span.get_or_init(|| DomTree::spans(self.body));
+        let (u, d) = (span[b], span[def]);
         u.0 == NONE || (d.0 != NONE && d.0 <= u.0 && u.0 <= d.1)
     }
 }

@@ -656,7 +656,8 @@ fn emit(
         x,
         g: &bg.graph,
         body,
-        insts: Vec::new(),
+        // At most an instance per class and effect, but for moves.
+        insts: Vec::with_capacity(bg.graph.len() + bg.effects.len()),
         slots: vec![None; bg.graph.len()],
         temps: 0,
         live: &bg.live_out,
