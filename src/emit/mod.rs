@@ -21,7 +21,7 @@ use crate::select::single::{inst_instance, inst_stencil, term_instance};
 use crate::select::tiles::tiles;
 use crate::stencil::{field, misfit, patch, HoleValue, Stencil};
 use crate::{Error, ErrorKind};
-use moves::{sequence, Move, Src};
+use moves::{sequence, Move, Moves, Src};
 
 /// A 64-bit value to write into the data once the image's address is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -567,7 +567,7 @@ impl<'a> FuncEmitter<'a> {
             Detail::Return(vals) => {
                 let module = self.module;
                 let types = &module.funcs[self.func.0 as usize].sig.results;
-                let moves: Vec<Move> = vals
+                let moves: Moves = vals
                     .iter()
                     .zip(types)
                     .enumerate()
@@ -600,7 +600,7 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn edge_moves(&mut self, edge: &Edge) -> Result<(), String> {
-        let moves: Vec<Move> = edge
+        let moves: Moves = edge
             .moves
             .iter()
             .map(|&(p, o)| Move {
@@ -620,7 +620,7 @@ impl<'a> FuncEmitter<'a> {
     }
 
     /// Performs `moves` as if all at once.
-    fn moves(&mut self, moves: Vec<Move>) -> Result<(), String> {
+    fn moves(&mut self, moves: Moves) -> Result<(), String> {
         for m in sequence(moves, self.scratch) {
             self.one_move(m)?;
         }
@@ -660,7 +660,7 @@ impl<'a> FuncEmitter<'a> {
         let callee = &self.module.funcs[func.0 as usize];
         let base = self.slots;
         // Arguments into the callee's slots (or the import's area) after this frame.
-        let moves: Vec<Move> = args
+        let moves: Moves = args
             .iter()
             .zip(&callee.sig.params)
             .enumerate()

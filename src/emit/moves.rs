@@ -1,7 +1,12 @@
 //! Parallel moves: block arguments, results and call arguments are assigned all at once;
 //! here they become a sequence of single moves, a cycle broken through a scratch slot.
 
+use smallvec::SmallVec;
+
 use crate::ir::Type;
+
+/// Moves of one edge, return or call: a few, kept without a heap allocation.
+pub type Moves = SmallVec<[Move; 8]>;
 
 /// Where a move reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,12 +25,12 @@ pub struct Move {
 
 /// Single moves with the effect of doing all of `moves` at once (their destinations are
 /// distinct); `scratch` is a slot no move names.
-pub fn sequence(moves: Vec<Move>, scratch: u32) -> Vec<Move> {
-    let mut pending: Vec<Move> = moves
+pub fn sequence(moves: impl IntoIterator<Item = Move>, scratch: u32) -> Moves {
+    let mut pending: Moves = moves
         .into_iter()
         .filter(|m| m.src != Src::Slot(m.dst))
         .collect();
-    let mut out = Vec::with_capacity(pending.len() + 1);
+    let mut out = Moves::with_capacity(pending.len() + 1);
     while !pending.is_empty() {
         // A move whose destination no other pending move still reads goes now.
         let free = (0..pending.len()).find(|&i| {
@@ -64,7 +69,7 @@ mod tests {
 
     /// Runs moves on slots 0..8 holding 100 + index; the scratch is slot 9.
     fn run(moves: &[(u32, Src)]) -> Vec<i64> {
-        let ms = moves
+        let ms: Vec<Move> = moves
             .iter()
             .map(|&(dst, src)| Move {
                 dst,
