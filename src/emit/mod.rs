@@ -751,7 +751,8 @@ impl<'a> FuncEmitter<'a> {
                     continue;
                 }
             };
-            // The hole lies within `code`: its end is at most `len`.
+            // What `patch` does, without its `Result` on the hot path. The hole lies
+            // within `code`: its end is at most `len`.
             let start = hole.offset as usize;
             match field(stencil, hole, at as u64, v) {
                 Some(bits) => code[start..start + 4].copy_from_slice(&bits.to_le_bytes()),

@@ -137,6 +137,30 @@ const NONE: u32 = u32::MAX;
 /// i + 1 for the i-th instruction.
 type Defs = Vec<(u32, u32)>;
 
+/// Records that `v` is defined at `pos` of block `b`; false when it is not a value of the
+/// function or is defined already.
+#[inline]
+fn define(defs: &mut Defs, v: Value, b: usize, pos: usize) -> bool {
+    match defs.get_mut(v.index()) {
+        Some(d) if d.0 == NONE => {
+            *d = (b as u32, pos as u32);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// True when `v` may be used at `pos` of block `b`: defined before it in the block, or in
+/// a block that dominates it.
+#[inline]
+fn use_ok(defs: &Defs, dom: &DomTree, v: Value, b: usize, pos: usize) -> bool {
+    match defs.get(v.index()) {
+        Some(&(db, dp)) if db as usize == b => dp < pos as u32,
+        Some(&(db, _)) => dom.dominates_use(db as usize, b),
+        None => false,
+    }
+}
+
 impl FuncVerifier<'_> {
     fn err(&self, loc: Loc, block: Option<usize>, msg: String) -> Error {
         let msg = if loc.is_known() {
@@ -167,12 +191,10 @@ impl FuncVerifier<'_> {
         pos: usize,
         loc: Loc,
     ) -> Result<(), Error> {
-        match defs.get_mut(v.index()) {
-            Some(d) if d.0 == NONE => {
-                *d = (b as u32, pos as u32);
-                Ok(())
-            }
-            d => Err(self.define_error(v, b, loc, d.is_some())),
+        if define(defs, v, b, pos) {
+            Ok(())
+        } else {
+            Err(self.define_error(v, b, loc, defs.get(v.index()).is_some()))
         }
     }
 
@@ -197,12 +219,7 @@ impl FuncVerifier<'_> {
         pos: usize,
         loc: Loc,
     ) -> Result<Type, Error> {
-        let ok = match defs.get(v.index()) {
-            Some(&(db, dp)) if db as usize == b => dp < pos as u32,
-            Some(&(db, _)) => dom.dominates_use(db as usize, b),
-            None => false,
-        };
-        if ok {
+        if use_ok(defs, dom, v, b, pos) {
             Ok(self.body.ty(v))
         } else {
             Err(self.use_error(defs, v, b, loc))
@@ -226,7 +243,9 @@ impl FuncVerifier<'_> {
     }
 
     /// Checks the function: first in one pass that only says whether it is valid, and
-    /// only if it is not, again in text order for the first error.
+    /// only if it is not, again in text order for the first error. The two apply the
+    /// same rules (`the_one_pass_check_agrees_with_the_error_search`), so the second
+    /// finds the error the first saw.
     fn run(&self) -> Result<(), Error> {
         if self.valid() {
             return Ok(());
@@ -244,15 +263,7 @@ impl FuncVerifier<'_> {
             return false;
         };
         let mut defs: Defs = vec![(NONE, 0); body.values.len()];
-        let mut later: Vec<(Value, u32, u32)> = Vec::new();
-        let define = |defs: &mut Defs, v: Value, b: usize, pos: usize| match defs.get_mut(v.index())
-        {
-            Some(d) if d.0 == NONE => {
-                *d = (b as u32, pos as u32);
-                true
-            }
-            _ => false,
-        };
+        let mut later: Vec<(Value, usize, usize)> = Vec::new();
         for (b, block) in body.blocks.iter().enumerate() {
             for &p in &block.params {
                 if !define(&mut defs, p, b, 0) {
@@ -264,7 +275,7 @@ impl FuncVerifier<'_> {
                     match defs.get(a.index()) {
                         // Defined earlier in this block: values are defined in order.
                         Some(&(db, _)) if db as usize == b => {}
-                        Some(_) => later.push((a, b as u32, i as u32 + 1)),
+                        Some(_) => later.push((a, b, i + 1)),
                         None => return false,
                     }
                 }
@@ -285,14 +296,8 @@ impl FuncVerifier<'_> {
             return false;
         }
         let dom = DomTree::new(body);
-        later.iter().all(|&(v, b, pos)| {
-            let (db, dp) = defs[v.index()];
-            if db == b {
-                dp < pos
-            } else {
-                dom.dominates_use(db as usize, b as usize)
-            }
-        }) && (0..body.blocks.len()).all(|b| self.term(&defs, &dom, b).is_ok())
+        (later.iter()).all(|&(v, b, pos)| use_ok(&defs, &dom, v, b, pos))
+            && (0..body.blocks.len()).all(|b| self.term(&defs, &dom, b).is_ok())
     }
 
     /// The first error of an invalid function, in text order: definitions first, then

@@ -51,6 +51,28 @@ fn is_immediate(stencil: &Stencil, hole: &Hole) -> bool {
     }
 }
 
+/// The value of `hole`'s field for `value` (`None` when the arithmetic overflows, which
+/// no range admits) and the range it must lie in.
+#[inline(always)]
+fn field_and_range(
+    stencil: &Stencil,
+    hole: &Hole,
+    at: u64,
+    value: i64,
+) -> (Option<i64>, (i64, i64)) {
+    match hole.reloc {
+        Reloc::PcRel32 => (
+            value
+                .checked_add(hole.addend)
+                .and_then(|v| v.checked_sub(at as i64 + hole.offset as i64)),
+            I32,
+        ),
+        _ if is_immediate(stencil, hole) => (value.checked_add(hole.addend), IMM),
+        Reloc::Abs32 => (value.checked_add(hole.addend), U32),
+        Reloc::Abs32S => (value.checked_add(hole.addend), I32),
+    }
+}
+
 /// Patches `hole` of `stencil` in `code`, a copy of the stencil placed at address `at`.
 ///
 /// `value` is what the hole's symbol stands for: a frame offset, an immediate (an `i32`
@@ -80,24 +102,13 @@ pub fn patch(
     }
 }
 
-/// The four bytes of `hole` for `value`, as [`patch`] writes them; `None` when the value
-/// does not fit.
+/// The four bytes [`patch`] writes into `hole` for `value`; `None` when the value does
+/// not fit. The emitter's hot path calls it directly and builds the error with
+/// [`misfit`] only on failure: a `Result` carrying a [`PatchError`] costs it more.
 #[inline(always)]
 pub(crate) fn field(stencil: &Stencil, hole: &Hole, at: u64, value: i64) -> Option<u32> {
-    let (field, range) = match hole.reloc {
-        Reloc::PcRel32 => (
-            value
-                .checked_add(hole.addend)
-                .and_then(|v| v.checked_sub(at as i64 + hole.offset as i64)),
-            I32,
-        ),
-        _ if is_immediate(stencil, hole) => (value.checked_add(hole.addend), IMM),
-        Reloc::Abs32 => (value.checked_add(hole.addend), U32),
-        Reloc::Abs32S => (value.checked_add(hole.addend), I32),
-    };
-    field
-        .filter(|v| (range.0..=range.1).contains(v))
-        .map(|v| v as u32)
+    let (field, (lo, hi)) = field_and_range(stencil, hole, at, value);
+    field.filter(|v| (lo..=hi).contains(v)).map(|v| v as u32)
 }
 
 /// The error of a value that does not fit: the field's value recomputed without
@@ -105,20 +116,15 @@ pub(crate) fn field(stencil: &Stencil, hole: &Hole, at: u64, value: i64) -> Opti
 #[cold]
 #[inline(never)]
 pub(crate) fn misfit(stencil: &'static Stencil, hole: &Hole, at: u64, value: i64) -> PatchError {
-    let range = match hole.reloc {
-        Reloc::PcRel32 => I32,
-        _ if is_immediate(stencil, hole) => IMM,
-        Reloc::Abs32 => U32,
-        Reloc::Abs32S => I32,
-    };
     let mut field = value as i128 + hole.addend as i128;
     if hole.reloc == Reloc::PcRel32 {
         field -= at as i128 + hole.offset as i128;
     }
+    let (_, (lo, hi)) = field_and_range(stencil, hole, at, value);
     PatchError {
         stencil: stencil.name,
         hole: *hole,
         value: field,
-        range: (range.0 as i128, range.1 as i128),
+        range: (lo as i128, hi as i128),
     }
 }
