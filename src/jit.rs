@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use crate::emit::{self, Absolute, Image, Placed};
 use crate::interp::{CallError, Caller, HostFn, Imports};
 use crate::ir::{type_list, verify, Body, Function, Module, Type};
-use crate::runtime::{CodeBuffer, ExecutableCode};
+use crate::runtime::{CodePool, ExecutableCode};
 use crate::select::cover::Cover;
 use crate::select::Selector;
 use crate::semantics::{grow_pages, TrapCode, PAGE_SIZE};
@@ -35,6 +35,8 @@ const FRAME_STACK: usize = 64 << 20;
 pub struct Jit {
     config: Config,
     selector: Selector,
+    /// The code memory of dropped modules, for the next ones.
+    pool: Arc<CodePool>,
 }
 
 impl Jit {
@@ -44,7 +46,11 @@ impl Jit {
     /// Two rules of one name.
     pub fn new(config: Config) -> Result<Jit, Error> {
         let selector = Selector::new(&config)?;
-        Ok(Jit { config, selector })
+        Ok(Jit {
+            config,
+            selector,
+            pool: CodePool::new(),
+        })
     }
 
     /// Verifies, selects and emits `module` into executable memory.
@@ -59,7 +65,7 @@ impl Jit {
             let cover = self.selector.cover(module)?;
             (emit::emit(module, &cover)?, Some(cover))
         };
-        let code = load(&image).map_err(|e| Error {
+        let code = load(&image, &self.pool).map_err(|e| Error {
             kind: ErrorKind::Link,
             file: module.source.clone(),
             loc: None,
@@ -112,8 +118,8 @@ fn interface(module: &Module) -> Module {
 
 /// Copies an image into code memory, fills in its absolute words and makes it
 /// executable.
-fn load(image: &Image) -> std::io::Result<ExecutableCode> {
-    let mut buf = CodeBuffer::new(image.bytes.len())?;
+fn load(image: &Image, pool: &Arc<CodePool>) -> std::io::Result<ExecutableCode> {
+    let mut buf = pool.buffer(image.bytes.len())?;
     buf.push(&image.bytes)
         .ok_or_else(|| std::io::Error::other("code buffer too small"))?;
     let base = buf.address(0);

@@ -369,6 +369,33 @@ fn compiled_modules_are_shared_and_compiled_from_several_threads() {
     });
 }
 
+/// The code memory of a dropped module is written again for the next one: modules
+/// compiled, run and dropped in turn, from several threads, each run the code of its own
+/// module and never that of one before it.
+#[test]
+fn modules_compiled_after_others_are_dropped_run_their_own_code() {
+    let jit = egjit::Jit::new(Config::default()).unwrap();
+    let src = |k: i64| {
+        format!(
+            "func @f(i64) -> i64 {{\nentry(v0: i64):\n    v1 = iconst.i64 {k}\n    v2 = imul.i64 v0, v1\n    return v2\n}}"
+        )
+    };
+    std::thread::scope(|s| {
+        for t in 0..3i64 {
+            let jit = &jit;
+            s.spawn(move || {
+                for k in 0..40i64 {
+                    let factor = 1000 * t + k;
+                    let m = Module::from_text(&src(factor), "f.egir").unwrap();
+                    let c = jit.compile(&m).unwrap();
+                    let got = c.call("f", &[Value::I64(7)]).unwrap();
+                    assert_eq!(got, vec![Value::I64(7 * factor)]);
+                }
+            });
+        }
+    });
+}
+
 fn compile(src: &str, single_op: bool) -> CompiledModule {
     let m = Module::from_text(src, "t.egir").unwrap_or_else(|e| panic!("{e}"));
     let config = Config {

@@ -2,4 +2,4 @@
 
 mod code;
 
-pub use code::{CodeBuffer, ExecutableCode};
+pub use code::{CodeBuffer, CodePool, ExecutableCode};
