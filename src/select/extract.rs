@@ -88,7 +88,9 @@ fn move_cost(g: &Graph, id: Id) -> u32 {
     }
 }
 
-/// Hyperedges for [`solve`]: each has a head, a base value and children.
+/// Hyperedges for [`Hyper::solve`]: each has a head, a base value and children. The
+/// solver's tables are kept with them, so that one `Hyper` serves block after block
+/// without allocating.
 #[derive(Default)]
 struct Hyper {
     nodes: usize,
@@ -97,24 +99,34 @@ struct Hyper {
     /// `children[start[e]..start[e + 1]]` are edge `e`'s children.
     start: Vec<u32>,
     children: Vec<u32>,
+    /// What [`Hyper::solve`] found: each node's value and best edge.
+    value: Vec<u32>,
+    best: Vec<u32>,
+    /// The solver's working tables.
+    at: Vec<u32>,
+    users: Vec<u32>,
+    acc: Vec<u32>,
+    pending: Vec<u32>,
+    heap: BinaryHeap<Reverse<(u32, u32)>>,
 }
 
 impl Hyper {
     fn new(nodes: usize) -> Hyper {
-        Hyper::with_capacity(nodes, 0)
+        let mut h = Hyper::default();
+        h.clear(nodes);
+        h
     }
 
-    /// Room for `edges` edges of about two children each.
-    fn with_capacity(nodes: usize, edges: usize) -> Hyper {
-        let mut start = Vec::with_capacity(edges + 1);
-        start.push(0);
-        Hyper {
-            nodes,
-            head: Vec::with_capacity(edges),
-            base: Vec::with_capacity(edges),
-            start,
-            children: Vec::with_capacity(2 * edges),
-        }
+    /// No edges, `nodes` nodes, nothing solved.
+    fn clear(&mut self, nodes: usize) {
+        self.nodes = nodes;
+        self.head.clear();
+        self.base.clear();
+        self.start.clear();
+        self.start.push(0);
+        self.children.clear();
+        self.value.clear();
+        self.best.clear();
     }
 
     fn push(&mut self, head: usize, base: u32, children: impl IntoIterator<Item = usize>) {
@@ -124,29 +136,31 @@ impl Hyper {
         self.start.push(self.children.len() as u32);
     }
 
-    fn children(&self, e: usize) -> &[u32] {
-        &self.children[self.start[e] as usize..self.start[e + 1] as usize]
-    }
-
     /// For each node, the edges that have it as a child (once per occurrence, in edge
     /// order): `users[at[n]..at[n + 1]]`.
-    fn users(&self) -> (Vec<u32>, Vec<u32>) {
-        let mut at = vec![0u32; self.nodes + 1];
+    fn users(&mut self) {
+        let at = &mut self.at;
+        at.clear();
+        at.resize(self.nodes + 1, 0);
         for &c in &self.children {
             at[c as usize + 1] += 1;
         }
         for n in 0..self.nodes {
             at[n + 1] += at[n];
         }
-        let mut fill = at.clone();
-        let mut users = vec![0u32; self.children.len()];
+        // `pending` is free until `solve` fills it: it holds each node's next place.
+        let fill = &mut self.pending;
+        fill.clear();
+        fill.extend_from_slice(&at[..self.nodes]);
+        self.users.clear();
+        self.users.resize(self.children.len(), 0);
         for e in 0..self.head.len() {
-            for &c in self.children(e) {
-                users[fill[c as usize] as usize] = e as u32;
+            let (from, to) = (self.start[e] as usize, self.start[e + 1] as usize);
+            for &c in &self.children[from..to] {
+                self.users[fill[c as usize] as usize] = e as u32;
                 fill[c as usize] += 1;
             }
         }
-        (at, users)
     }
 
     /// The least value of every node over its edges, where an edge's value is its base
@@ -161,26 +175,42 @@ impl Hyper {
     /// cheaper edge through a free child completes: the price of never choosing a
     /// value computed from itself. Ties are broken the same way on every run.
     fn solve(
-        &self,
+        &mut self,
         combine: fn(u32, u32) -> u32,
         free: &dyn Fn(usize) -> bool,
-    ) -> (Vec<u32>, Vec<u32>) {
+    ) -> (&[u32], &[u32]) {
+        self.users();
         let n = self.nodes;
-        let (at, users) = self.users();
-        let mut value = vec![INF; n];
-        let mut best = vec![NONE; n];
-        let mut acc = self.base.clone();
-        let mut pending: Vec<u32> = Vec::with_capacity(self.head.len());
-        let mut heap = BinaryHeap::new();
+        let Hyper {
+            head,
+            base,
+            start,
+            value,
+            best,
+            at,
+            users,
+            acc,
+            pending,
+            heap,
+            ..
+        } = self;
+        value.clear();
+        value.resize(n, INF);
+        best.clear();
+        best.resize(n, NONE);
+        acc.clear();
+        acc.extend_from_slice(base);
+        pending.clear();
+        heap.clear();
         for (e, &a) in acc.iter().enumerate() {
-            let p = self.children(e).len() as u32;
+            let p = start[e + 1] - start[e];
             pending.push(p);
             if p == 0 && a < INF {
                 heap.push(Reverse((a, e as u32)));
             }
         }
         while let Some(Reverse((v, e))) = heap.pop() {
-            let h = self.head[e as usize] as usize;
+            let h = head[e as usize] as usize;
             if best[h] != NONE {
                 continue;
             }
@@ -198,26 +228,41 @@ impl Hyper {
                 }
             }
         }
-        (value, best)
+        (&self.value, &self.best)
     }
 }
 
+/// What extraction keeps from block to block: its tables, cleared rather than made
+/// anew for each block.
+#[derive(Default)]
+pub struct Scratch {
+    x: Extractor,
+}
+
+#[derive(Default)]
 struct Extractor {
-    /// The ways of each class, by dense index.
-    ways: Vec<Vec<Way>>,
-    /// The ways of each effect's own node, by effect position.
-    effect_ways: Vec<Vec<Way>>,
-    /// Every way as a hyperedge from its class to its slot operands, with its own cost.
+    /// The number of classes.
+    classes: usize,
+    /// Every way to compute a class. Way `w` is edge `w` of `edges`, from its class to
+    /// its slot operands, with its own cost.
+    ways: Vec<Way>,
     edges: Hyper,
-    /// Edge number to (class, way index).
-    edge_way: Vec<(u32, u32)>,
+    /// The ways of each effect's own node: `effect_ways[a..b]` for `effect_range[k]`.
+    effect_ways: Vec<Way>,
+    effect_range: Vec<(u32, u32)>,
     shared: Vec<bool>,
-    cost: Vec<u32>,
-    best: Vec<u32>,
     /// By effect position: the loads that may be fused into their only user.
     fusions: Vec<Option<Fusion>>,
     /// By effect position: the user class and way of a load that is fused.
     fused: Vec<Option<(Id, Way)>>,
+    /// After which effect each class can be computed.
+    earliest: Vec<u32>,
+    /// Working tables of [`Extractor::count_uses`] and [`cover_block`].
+    uses: Vec<u32>,
+    stack: Vec<Id>,
+    seen: Vec<bool>,
+    moved: Vec<bool>,
+    extra: Vec<Id>,
 }
 
 /// A load whose value only one class uses, and the ways to compute that class with the
@@ -228,85 +273,80 @@ struct Fusion {
 }
 
 impl Extractor {
+    #[cfg(test)]
     fn new(g: &Graph, effects: &[Effect], live: &[(Value, Id)]) -> Extractor {
+        let mut x = Extractor::default();
+        x.reset(g, effects, live);
+        x
+    }
+
+    /// The ways of every class and effect of `g`, nothing shared, no costs yet.
+    fn reset(&mut self, g: &Graph, effects: &[Effect], live: &[(Value, Id)]) {
         let n = g.len();
-        let earliest = earliest(g, n);
+        self.classes = n;
+        earliest(g, n, &mut self.earliest);
+        let earliest = &self.earliest;
         let present = tile_kinds(g);
-        let tile_ways = |id: Id, node: &Node, w: &mut Vec<Way>| {
+        let tile_ways = |id: Id, node: &Node, sink: &mut dyn FnMut(Way)| {
             for tile in tiles().by_root(node.op) {
-                if !present.covers(&tile.needs) {
-                    continue;
+                if present.covers(&tile.needs) {
+                    matches(g, tile, id, Some(node), None, |m| sink(Way::Tile(tile, m)));
                 }
-                matches(g, tile, id, Some(node), None, |m| {
-                    w.push(Way::Tile(tile, m))
-                });
             }
         };
-        let mut ways: Vec<Vec<Way>> = vec![Vec::new(); n];
+        let (ways, edges) = (&mut self.ways, &mut self.edges);
+        ways.clear();
+        edges.clear(n);
         for class in g.classes() {
             let id = class.id;
-            let w = &mut ways[ix(id)];
+            let mut add = |way: Way| {
+                edges.push(ix(id), own_cost(&way), slot_operands(&way).map(ix));
+                ways.push(way);
+            };
             if let Some(v) = class.nodes.iter().find_map(|n| match n.op {
                 NodeOp::Slot(_, v) => Some(Value(v)),
                 _ => None,
             }) {
-                w.push(Way::Slot(v));
+                add(Way::Slot(v));
             }
             if let (Some(bits), Some(ty)) = (class.data.konst, class.data.ty) {
-                w.push(Way::Const(ty, bits));
+                add(Way::Const(ty, bits));
             }
             if class
                 .nodes
                 .iter()
                 .any(|n| matches!(n.op, NodeOp::Effect { .. }))
             {
-                w.push(Way::Effect);
+                add(Way::Effect);
             }
             let first = earliest[ix(id)];
             for node in class.nodes {
-                if matches!(node.op, NodeOp::Pure(..)) && node_earliest(node, &earliest) <= first {
-                    tile_ways(id, node, w);
+                if matches!(node.op, NodeOp::Pure(..)) && node_earliest(node, earliest) <= first {
+                    tile_ways(id, node, &mut add);
                 }
             }
         }
-        let effect_ways = effects
-            .iter()
-            .map(|e| {
-                let mut w = Vec::new();
-                if let Some(node) = own_node(g, e) {
-                    tile_ways(e.class, node, &mut w);
-                }
-                w
-            })
-            .collect();
-        let fusions = fusions(g, effects, live, &earliest, n);
-        let mut x = Extractor {
-            ways,
-            effect_ways,
-            edges: Hyper::new(0),
-            edge_way: Vec::new(),
-            shared: vec![false; n],
-            cost: Vec::new(),
-            best: Vec::new(),
-            fusions,
-            fused: vec![None; effects.len()],
-        };
-        x.build_edges();
-        x
+        let (effect_ways, effect_range) = (&mut self.effect_ways, &mut self.effect_range);
+        effect_ways.clear();
+        effect_range.clear();
+        for e in effects {
+            let from = effect_ways.len() as u32;
+            if let Some(node) = own_node(g, e) {
+                tile_ways(e.class, node, &mut |w| effect_ways.push(w));
+            }
+            effect_range.push((from, effect_ways.len() as u32));
+        }
+        fusions(g, effects, live, &self.earliest, n, &mut self.fusions);
+        self.shared.clear();
+        self.shared.resize(n, false);
+        self.fused.clear();
+        self.fused.resize(effects.len(), None);
     }
 
-    /// Every way as an edge from its class to its slot operands.
-    fn build_edges(&mut self) {
-        let ways: usize = self.ways.iter().map(Vec::len).sum();
-        self.edges = Hyper::with_capacity(self.ways.len(), ways);
-        self.edge_way.clear();
-        self.edge_way.reserve(ways);
-        for (c, ws) in self.ways.iter().enumerate() {
-            for (k, w) in ws.iter().enumerate() {
-                self.edges.push(c, own_cost(w), slot_operands(w).map(ix));
-                self.edge_way.push((c as u32, k as u32));
-            }
-        }
+    /// The ways of effect `k`'s own node.
+    fn effect_ways(&self, k: usize) -> &[Way] {
+        let (a, b) = self.effect_range[k];
+        &self.effect_ways[a as usize..b as usize]
     }
 
     /// The way effect `k` is emitted: fused with its user, or the cheapest of its own.
@@ -314,7 +354,7 @@ impl Extractor {
         if let Some((_, w)) = &self.fused[k] {
             return Some(w);
         }
-        let ways = &self.effect_ways[k];
+        let ways = self.effect_ways(k);
         self.cheapest(ways).map(|b| &ways[b])
     }
 
@@ -329,19 +369,25 @@ impl Extractor {
             };
             let fused = self.way_cost(&f.ways[b]);
             let plain = self.root_way(k).map_or(INF, |w| self.way_cost(w));
-            let alone = self.cost.get(ix(f.user)).copied().unwrap_or(INF);
+            let alone = self.cost(f.user);
             if fused < plain.saturating_add(alone) {
                 let (user, way) = (f.user, f.ways[b].clone());
                 self.fused[k] = Some((user, way));
-                self.ways[ix(user)].insert(0, Way::Effect);
+                // Free and without operands: the user's best way from now on.
+                self.edges.push(ix(user), own_cost(&Way::Effect), []);
+                self.ways.push(Way::Effect);
                 self.shared[ix(user)] = true;
                 any = true;
             }
         }
         if any {
-            self.build_edges();
             self.costs();
         }
+    }
+
+    /// The cost of class `id` as last solved.
+    fn cost(&self, id: Id) -> u32 {
+        self.edges.value.get(ix(id)).copied().unwrap_or(INF)
     }
 
     /// What a slot operand costs its user.
@@ -349,7 +395,7 @@ impl Extractor {
         if self.shared[ix(id)] {
             0
         } else {
-            self.cost.get(ix(id)).copied().unwrap_or(INF)
+            self.cost(id)
         }
     }
 
@@ -360,15 +406,7 @@ impl Extractor {
     /// The cost and best way of every class, given the shared set.
     fn costs(&mut self) {
         let shared = &self.shared;
-        let (cost, best_edge) = self.edges.solve(u32::saturating_add, &|c| shared[c]);
-        self.cost = cost;
-        self.best = best_edge
-            .iter()
-            .map(|&e| match e {
-                NONE => NONE,
-                e => self.edge_way[e as usize].1,
-            })
-            .collect();
+        self.edges.solve(u32::saturating_add, &|c| shared[c]);
     }
 
     /// The cheapest of `ways`, by index.
@@ -379,16 +417,22 @@ impl Extractor {
     }
 
     fn way_of(&self, id: Id) -> Option<&Way> {
-        match self.best.get(ix(id)) {
-            Some(&k) if k != NONE => Some(&self.ways[ix(id)][k as usize]),
+        match self.edges.best.get(ix(id)) {
+            Some(&w) if w != NONE => Some(&self.ways[w as usize]),
             _ => None,
         }
     }
 
-    /// Counts how often each class is a slot operand of the tiles chosen from `roots`.
-    fn count_uses(&self, roots: &[Option<&Way>], extra: &[Id]) -> Vec<u32> {
-        let mut uses = vec![0u32; self.ways.len()];
-        let mut stack: Vec<Id> = extra.to_vec();
+    /// Counts into `uses` how often each class is a slot operand of the tiles chosen
+    /// from the effects' ways, with the classes of `extra` as roots too.
+    fn count_uses(&mut self) {
+        let mut uses = std::mem::take(&mut self.uses);
+        let mut stack = std::mem::take(&mut self.stack);
+        let mut seen = std::mem::take(&mut self.seen);
+        uses.clear();
+        uses.resize(self.classes, 0);
+        stack.clear();
+        stack.extend_from_slice(&self.extra);
         let visit = |w: &Way, uses: &mut Vec<u32>, stack: &mut Vec<Id>| {
             for o in slot_operands(w) {
                 uses[ix(o)] += 1;
@@ -397,10 +441,13 @@ impl Extractor {
                 }
             }
         };
-        for w in roots.iter().flatten() {
-            visit(w, &mut uses, &mut stack);
+        for k in 0..self.effect_range.len() {
+            if let Some(w) = self.root_way(k) {
+                visit(w, &mut uses, &mut stack);
+            }
         }
-        let mut seen = vec![false; self.ways.len()];
+        seen.clear();
+        seen.resize(self.classes, false);
         while let Some(id) = stack.pop() {
             if std::mem::replace(&mut seen[ix(id)], true) {
                 continue;
@@ -409,7 +456,7 @@ impl Extractor {
                 visit(w, &mut uses, &mut stack);
             }
         }
-        uses
+        (self.uses, self.stack, self.seen) = (uses, stack, seen);
     }
 }
 
@@ -445,13 +492,16 @@ fn slot_operands_of<'a>(tile: &'a Tile, ops: &'a [Id]) -> impl Iterator<Item = I
 /// The loads (by effect position) that may be fused into their user: the load's value is
 /// not live out and every node that reads it is a pure node of one other class, which
 /// holds only pure nodes; a fused tile's other operands are available before the load.
+/// Written into `out`, by effect position.
 fn fusions(
     g: &Graph,
     effects: &[Effect],
     live: &[(Value, Id)],
     earliest: &[u32],
     n: usize,
-) -> Vec<Option<Fusion>> {
+    out: &mut Vec<Option<Fusion>>,
+) {
+    out.clear();
     let is_load = |e: &Effect| {
         matches!(
             e.node.op,
@@ -462,7 +512,8 @@ fn fusions(
         )
     };
     if !effects.iter().any(is_load) {
-        return effects.iter().map(|_| None).collect();
+        out.resize_with(effects.len(), || None);
+        return;
     }
     let mut readers: Vec<Vec<(Id, bool)>> = vec![Vec::new(); n];
     for class in g.classes() {
@@ -473,45 +524,42 @@ fn fusions(
             }
         }
     }
-    effects
-        .iter()
-        .enumerate()
-        .map(|(k, e)| {
-            if !is_load(e) {
-                return None;
+    let fusion = |(k, e): (usize, &Effect)| {
+        if !is_load(e) {
+            return None;
+        }
+        let load = own_node(g, e)?;
+        let l = e.class;
+        if live.iter().any(|&(_, c)| c == l) {
+            return None;
+        }
+        let &(user, _) = readers[ix(l)].first()?;
+        if user == l || readers[ix(l)].iter().any(|&(c, pure)| !pure || c != user) {
+            return None;
+        }
+        let class = g.class(user);
+        if class
+            .nodes
+            .iter()
+            .any(|n| !matches!(n.op, NodeOp::Pure(..)))
+        {
+            return None;
+        }
+        let mut ways = Vec::new();
+        for node in class.nodes {
+            for tile in tiles().by_root(node.op).filter(|t| t.fuses_effect) {
+                matches(g, tile, user, Some(node), Some(load), |m| {
+                    let ready =
+                        slot_operands_of(tile, &m.operands).all(|o| earliest[ix(o)] <= k as u32);
+                    if ready {
+                        ways.push(Way::Tile(tile, m));
+                    }
+                });
             }
-            let load = own_node(g, e)?;
-            let l = e.class;
-            if live.iter().any(|&(_, c)| c == l) {
-                return None;
-            }
-            let &(user, _) = readers[ix(l)].first()?;
-            if user == l || readers[ix(l)].iter().any(|&(c, pure)| !pure || c != user) {
-                return None;
-            }
-            let class = g.class(user);
-            if class
-                .nodes
-                .iter()
-                .any(|n| !matches!(n.op, NodeOp::Pure(..)))
-            {
-                return None;
-            }
-            let mut ways = Vec::new();
-            for node in class.nodes {
-                for tile in tiles().by_root(node.op).filter(|t| t.fuses_effect) {
-                    matches(g, tile, user, Some(node), Some(load), |m| {
-                        let ready = slot_operands_of(tile, &m.operands)
-                            .all(|o| earliest[ix(o)] <= k as u32);
-                        if ready {
-                            ways.push(Way::Tile(tile, m));
-                        }
-                    });
-                }
-            }
-            (!ways.is_empty()).then_some(Fusion { user, ways })
-        })
-        .collect()
+        }
+        (!ways.is_empty()).then_some(Fusion { user, ways })
+    };
+    out.extend(effects.iter().enumerate().map(fusion));
 }
 
 /// The node of an effect as it stands in the rebuilt graph (its position identifies it).
@@ -522,15 +570,18 @@ fn own_node<'g>(g: &'g Graph, e: &Effect) -> Option<&'g Node> {
 /// After which effect each class can be computed (0: at the block's start), by dense
 /// index: the least over its nodes of the latest of the node's own position and its
 /// operands'.
-fn earliest(g: &Graph, n: usize) -> Vec<u32> {
-    earliest_in_order(g, n).unwrap_or_else(|| earliest_cyclic(g, n))
+fn earliest(g: &Graph, n: usize, out: &mut Vec<u32>) {
+    if !earliest_in_order(g, n, out) {
+        *out = earliest_cyclic(g, n);
+    }
 }
 
 /// [`earliest`] in one pass in class order, which is enough when every class is either
 /// a leaf (a constant or a slot: 0) or reads only classes before it, as a block that was
-/// not rewritten does; `None` for any other graph.
-fn earliest_in_order(g: &Graph, n: usize) -> Option<Vec<u32>> {
-    let mut out = vec![0u32; n];
+/// not rewritten does; false (and `out` unfinished) for any other graph.
+fn earliest_in_order(g: &Graph, n: usize, out: &mut Vec<u32>) -> bool {
+    out.clear();
+    out.resize(n, 0);
     for class in g.classes() {
         let c = ix(class.id);
         if class
@@ -543,13 +594,13 @@ fn earliest_in_order(g: &Graph, n: usize) -> Option<Vec<u32>> {
         let mut best = u32::MAX;
         for node in class.nodes {
             if node.args.iter().any(|&a| ix(a) >= c) {
-                return None;
+                return false;
             }
-            best = best.min(node_earliest(node, &out));
+            best = best.min(node_earliest(node, out));
         }
         out[c] = best;
     }
-    Some(out)
+    true
 }
 
 /// [`earliest`] for any graph.
@@ -564,7 +615,7 @@ fn earliest_cyclic(g: &Graph, n: usize) -> Vec<u32> {
             );
         }
     }
-    h.solve(u32::max, &|_| false).0
+    h.solve(u32::max, &|_| false).0.to_vec()
 }
 
 /// After which effect a node itself can run: its own position for an effect, else 0.
@@ -593,9 +644,11 @@ pub fn cover_block(
     block: &Block,
     bg: &BlockGraph,
     saturation: Saturation,
+    scratch: &mut Scratch,
 ) -> Result<BlockCover, Error> {
     let g = &bg.graph;
-    let mut x = Extractor::new(g, &bg.effects, &bg.live_out);
+    let x = &mut scratch.x;
+    x.reset(g, &bg.effects, &bg.live_out);
     for e in &bg.effects {
         x.shared[ix(e.class)] = true;
     }
@@ -603,11 +656,13 @@ pub fn cover_block(
         x.shared[ix(c)] = true;
     }
     // Operands of calls and branch arguments are moved from slots: they are roots too.
-    let mut moved = vec![false; x.ways.len()];
-    let mut extra: Vec<Id> = bg.live_out.iter().map(|&(_, c)| c).collect();
+    x.moved.clear();
+    x.moved.resize(x.classes, false);
+    x.extra.clear();
+    x.extra.extend(bg.live_out.iter().map(|&(_, c)| c));
     for &id in bg.effects.iter().flat_map(moved_args) {
-        if !std::mem::replace(&mut moved[ix(id)], true) {
-            extra.push(id);
+        if !std::mem::replace(&mut x.moved[ix(id)], true) {
+            x.extra.push(id);
         }
     }
     // Costs, then the classes the choice uses twice become shared, until none does (a
@@ -619,11 +674,10 @@ pub fn cover_block(
         if round > 0 {
             x.costs();
         }
-        let roots: Vec<Option<&Way>> = (0..x.effect_ways.len()).map(|k| x.root_way(k)).collect();
-        let uses = x.count_uses(&roots, &extra);
+        x.count_uses();
         let mut grew = false;
-        for (c, &n) in uses.iter().enumerate() {
-            let used_again = n >= 2 || (n >= 1 && moved[c]);
+        for (c, &n) in x.uses.iter().enumerate() {
+            let used_again = n >= 2 || (n >= 1 && x.moved[c]);
             if used_again && !std::mem::replace(&mut x.shared[c], true) {
                 grew = true;
             }
@@ -636,7 +690,7 @@ pub fn cover_block(
     if !current {
         x.costs();
     }
-    emit(module, body, id, block, bg, saturation, &x)
+    emit(module, body, id, block, bg, saturation, x)
 }
 
 /// Emits the chosen ways of a block, effects in order.
@@ -758,7 +812,7 @@ impl Emitter<'_, '_> {
     fn compute(&mut self, id: Id) {
         // Operands first, depth first, with a stack of its own: a block may hold a chain
         // of any length. The chosen ways never form a cycle.
-        let mut stack = vec![(id, false)];
+        let mut stack: smallvec::SmallVec<[(Id, bool); 16]> = smallvec::smallvec![(id, false)];
         while let Some((id, operands_done)) = stack.pop() {
             if self.slots[ix(id)].is_some() {
                 continue;
@@ -773,7 +827,7 @@ impl Emitter<'_, '_> {
             };
             if !operands_done {
                 stack.push((id, true));
-                let ops: Vec<Id> = slot_operands(way).collect();
+                let ops: smallvec::SmallVec<[Id; 4]> = slot_operands(way).collect();
                 stack.extend(ops.into_iter().rev().map(|o| (o, false)));
                 continue;
             }
@@ -924,7 +978,7 @@ impl Emitter<'_, '_> {
         let Some(term) = &block.term else {
             return (Detail::None, 0);
         };
-        let args: Vec<Id> = e.node.args.to_vec();
+        let args = e.node.args.clone();
         let mut cost = 0u32;
         let mut edge = |em: &mut Self, target: &crate::ir::Target, from: &[Id]| {
             let params = &em.body.blocks[target.block.index()].params;
@@ -1009,17 +1063,36 @@ mod tests {
 
     #[test]
     fn sums_take_the_cheapest_edge_through_a_cycle() {
-        let (v, best) = graph().solve(u32::saturating_add, &|_| false);
-        assert_eq!(v, vec![5, 6, 13, INF, INF, 7]);
-        assert_eq!(best, vec![0, 1, 3, NONE, NONE, 8]);
+        let mut h = graph();
+        let (v, best) = h.solve(u32::saturating_add, &|_| false);
+        assert_eq!(v, [5, 6, 13, INF, INF, 7]);
+        assert_eq!(best, [0, 1, 3, NONE, NONE, 8]);
     }
 
     #[test]
     fn a_free_child_adds_nothing_but_is_waited_for() {
-        let (v, best) = graph().solve(u32::saturating_add, &|c| c == 1 || c == 3);
+        let mut h = graph();
+        let (v, best) = h.solve(u32::saturating_add, &|c| c == 1 || c == 3);
         // 2 reads 1 twice for nothing; 5 reads 1 for nothing.
-        assert_eq!(v, vec![5, 6, 1, INF, INF, 1]);
-        assert_eq!(best, vec![0, 1, 3, NONE, NONE, 8]);
+        assert_eq!(v, [5, 6, 1, INF, INF, 1]);
+        assert_eq!(best, [0, 1, 3, NONE, NONE, 8]);
+    }
+
+    /// One `Hyper` serves graph after graph: cleared and filled again, it solves as a new
+    /// one does, whatever it held before.
+    #[test]
+    fn a_cleared_hyper_solves_its_new_edges_only() {
+        let mut h = graph();
+        h.solve(u32::saturating_add, &|_| false);
+        h.clear(2);
+        h.push(1, 4, [0]);
+        h.push(0, 3, []);
+        let (v, best) = h.solve(u32::saturating_add, &|_| false);
+        assert_eq!((v, best), (&[3, 7][..], &[1, 0][..]));
+        h.clear(3);
+        h.push(2, 1, []);
+        let (v, best) = h.solve(u32::saturating_add, &|_| false);
+        assert_eq!((v, best), (&[INF, INF, 1][..], &[NONE, NONE, 0][..]));
     }
 
     #[test]
@@ -1056,7 +1129,7 @@ mod tests {
         let mut x = Extractor::new(&bg.graph, &bg.effects, &bg.live_out);
         x.costs();
         assert!(emit(&m, body, id, block, &bg, sat.clone(), &x).is_ok());
-        x.effect_ways[0].clear();
+        x.effect_range[0].1 = x.effect_range[0].0;
         let e = emit(&m, body, id, block, &bg, sat, &x).unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::Unsupported);
         assert_eq!(
@@ -1080,7 +1153,11 @@ mod tests {
                 let facts = Facts::of(body);
                 for (_, block) in body.blocks() {
                     let g = build(body, block, &facts).graph.flatten();
-                    let one_pass = earliest_in_order(&g, g.len()).expect("reads backwards");
+                    let mut one_pass = Vec::new();
+                    assert!(
+                        earliest_in_order(&g, g.len(), &mut one_pass),
+                        "reads backwards"
+                    );
                     assert_eq!(one_pass, earliest_cyclic(&g, g.len()));
                     checked += 1;
                 }
@@ -1091,7 +1168,8 @@ mod tests {
 
     #[test]
     fn max_gives_the_latest_child() {
-        let (v, _) = graph().solve(u32::max, &|_| false);
-        assert_eq!(v, vec![5, 5, 5, INF, INF, 5]);
+        let mut h = graph();
+        let (v, _) = h.solve(u32::max, &|_| false);
+        assert_eq!(v, [5, 5, 5, INF, INF, 5]);
     }
 }

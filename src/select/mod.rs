@@ -224,6 +224,7 @@ impl egg::Applier<Node, Fold> for NegatedConstant {
 /// An operation no stencil covers, located at it.
 pub fn cover_module(module: &Module, rules: &Rulebook, limits: &Limits) -> Result<Cover, Error> {
     let mut out = Cover::default();
+    let mut scratch = extract::Scratch::default();
     for (i, f) in module.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
         let facts = graph::Facts::of(body);
@@ -232,7 +233,13 @@ pub fn cover_module(module: &Module, rules: &Rulebook, limits: &Limits) -> Resul
             let bg = graph::build(body, block, &facts);
             let (bg, saturation) = saturate(bg, rules, limits);
             blocks.push(extract::cover_block(
-                module, body, b, block, &bg, saturation,
+                module,
+                body,
+                b,
+                block,
+                &bg,
+                saturation,
+                &mut scratch,
             )?);
         }
         let cost = blocks.iter().fold(0u32, |a, b| a.saturating_add(b.cost));
