@@ -320,3 +320,45 @@ fn blocks_skip_the_egraph_only_where_rewriting_changes_nothing() {
         "{blocks} blocks, {matched} matches"
     );
 }
+
+/// Selection keeps its tables from block to block and module to module: a block loaded
+/// into tables that held another block gives the graph a fresh load gives, and a
+/// module's cover is the same whatever the thread covered before it.
+#[test]
+fn covers_do_not_depend_on_what_was_covered_before() {
+    use egjit::select::flat::{Dag, FastMap, FlatGraph};
+    use egjit::select::graph::{build, build_in, Facts};
+    let modules = sample_modules();
+    let (mut dag, mut classes, mut flat) =
+        (Dag::default(), FastMap::default(), FlatGraph::default());
+    for m in &modules {
+        for body in m.funcs.iter().filter_map(|f| f.body.as_ref()) {
+            let facts = Facts::of(body);
+            for (_, block) in body.blocks() {
+                let fresh = build(body, block, &facts).graph.flatten();
+                let reused = build_in(body, block, &facts, dag, &mut classes);
+                reused.graph.flatten_into(&mut flat);
+                assert_eq!(flat, fresh, "{}", m.source);
+                dag = reused.graph;
+            }
+        }
+    }
+    let selector = Selector::new(&Config::default()).expect("rules");
+    let cover = |m: &Module| format!("{:?}", selector.cover(m).expect("cover"));
+    let forward: Vec<String> = std::thread::scope(|s| {
+        s.spawn(|| modules.iter().map(cover).collect())
+            .join()
+            .expect("forward")
+    });
+    let backward: Vec<String> = std::thread::scope(|s| {
+        s.spawn(|| modules.iter().rev().map(cover).collect())
+            .join()
+            .expect("backward")
+    });
+    for (m, (f, b)) in modules
+        .iter()
+        .zip(forward.iter().zip(backward.iter().rev()))
+    {
+        assert_eq!(f, b, "{}", m.source);
+    }
+}

@@ -239,6 +239,16 @@ pub struct Scratch {
     x: Extractor,
 }
 
+impl Scratch {
+    /// The most ways kept between modules: past that, tables are not worth keeping.
+    const KEEP_WAYS: usize = 1 << 14;
+
+    /// True when the tables grew past what is worth keeping for the next module.
+    pub fn is_large(&self) -> bool {
+        self.x.ways.capacity() > Self::KEEP_WAYS
+    }
+}
+
 #[derive(Default)]
 struct Extractor {
     /// The number of classes.

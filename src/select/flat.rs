@@ -83,24 +83,56 @@ impl Dag {
         self.nodes.is_empty()
     }
 
+    /// Empty, keeping its tables' room.
+    pub fn clear(&mut self) {
+        self.nodes.clear();
+        self.data.clear();
+        self.memo.clear();
+    }
+
+    /// The room its tables have, in nodes.
+    pub fn capacity(&self) -> usize {
+        self.nodes.capacity()
+    }
+
     /// The graph as it stands, frozen.
     pub fn flatten(&self) -> FlatGraph {
-        let mut nodes = self.nodes.clone();
-        nodes.sort_unstable();
-        let mut start = Vec::with_capacity(self.data.len() + 1);
-        let mut at = 0;
-        for c in 0..self.data.len() {
-            start.push(at as u32);
-            while at < nodes.len() && ix(nodes[at].0) == c {
-                at += 1;
+        let mut out = FlatGraph::default();
+        self.flatten_into(&mut out);
+        out
+    }
+
+    /// [`Dag::flatten`] into `out`, reusing its tables.
+    pub fn flatten_into(&self, out: &mut FlatGraph) {
+        let classes = self.data.len();
+        // Each class's nodes go together, in class order: count, place, then sort each
+        // class's few nodes.
+        let start = &mut out.start;
+        start.clear();
+        start.resize(classes + 1, 0);
+        for (c, _) in &self.nodes {
+            start[ix(*c) + 1] += 1;
+        }
+        for c in 0..classes {
+            start[c + 1] += start[c];
+        }
+        let mut next: smallvec::SmallVec<[u32; 64]> = start[..classes].iter().copied().collect();
+        out.nodes.clear();
+        out.nodes
+            .resize(self.nodes.len(), Node::constant(crate::ir::Type::I32, 0));
+        for (c, n) in &self.nodes {
+            let at = &mut next[ix(*c)];
+            out.nodes[*at as usize].clone_from(n);
+            *at += 1;
+        }
+        for c in 0..classes {
+            let (a, b) = (start[c] as usize, start[c + 1] as usize);
+            if b - a > 1 {
+                out.nodes[a..b].sort_unstable();
             }
         }
-        start.push(at as u32);
-        FlatGraph {
-            nodes: nodes.into_iter().map(|(_, n)| n).collect(),
-            start,
-            data: self.data.clone(),
-        }
+        out.data.clear();
+        out.data.extend_from_slice(&self.data);
     }
 
     /// The graph loaded into an e-graph, node by node in the order they were made, and

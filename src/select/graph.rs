@@ -44,9 +44,21 @@ impl<G> BlockGraph<G> {
         }
     }
 
-    /// The same block over another graph, its classes renamed by `class`.
-    pub fn map<H>(self, graph: H, class: impl Fn(Id) -> Id) -> BlockGraph<H> {
-        BlockGraph {
+    /// The same block over another graph whose classes have the same numbers, and the
+    /// graph it had.
+    pub fn swap_graph<H>(self, graph: H) -> (BlockGraph<H>, G) {
+        let old = BlockGraph {
+            graph,
+            effects: self.effects,
+            live_out: self.live_out,
+        };
+        (old, self.graph)
+    }
+
+    /// The same block over another graph, its classes renamed by `class`, and the graph
+    /// it had.
+    pub fn map<H>(self, graph: H, class: impl Fn(Id) -> Id) -> (BlockGraph<H>, G) {
+        let mapped = BlockGraph {
             graph,
             effects: self
                 .effects
@@ -62,7 +74,8 @@ impl<G> BlockGraph<G> {
                 .into_iter()
                 .map(|(v, c)| (v, class(c)))
                 .collect(),
-        }
+        };
+        (mapped, self.graph)
     }
 }
 
@@ -155,9 +168,21 @@ fn term_of(t: &TermKind) -> Term {
 
 /// Loads `block` of `body` into a graph.
 pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph<Dag> {
-    let mut g = Dag::with_capacity(2 * block.insts.len() + block.params.len() + 4);
-    let mut classes: FastMap<Value, Id> = FastMap::default();
-    classes.reserve(2 * block.insts.len() + block.params.len());
+    let dag = Dag::with_capacity(2 * block.insts.len() + block.params.len() + 4);
+    build_in(body, block, facts, dag, &mut FastMap::default())
+}
+
+/// [`build`] into `g`, emptied first, with `classes` as its table of each value's
+/// class: both keep their room from block to block.
+pub fn build_in(
+    body: &Body,
+    block: &Block,
+    facts: &Facts,
+    mut g: Dag,
+    classes: &mut FastMap<Value, Id>,
+) -> BlockGraph<Dag> {
+    g.clear();
+    classes.clear();
     let (konst, live) = (&facts.konst, &facts.live);
     let class_of = |g: &mut Dag, classes: &mut FastMap<Value, Id>, v: Value| -> Id {
         *classes.entry(v).or_insert_with(|| match konst[v.index()] {
@@ -166,14 +191,14 @@ pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph<Dag> {
         })
     };
     for &p in &block.params {
-        class_of(&mut g, &mut classes, p);
+        class_of(&mut g, classes, p);
     }
     let mut effects = Vec::new();
     for (n, inst) in block.insts.iter().enumerate() {
         let args: smallvec::SmallVec<[Id; 3]> = inst
             .args
             .iter()
-            .map(|&v| class_of(&mut g, &mut classes, v))
+            .map(|&v| class_of(&mut g, classes, v))
             .collect();
         let ty = inst.ty.unwrap_or(Type::I32);
         if inst.op == Opcode::Iconst {
@@ -219,7 +244,7 @@ pub fn build(body: &Body, block: &Block, facts: &Facts) -> BlockGraph<Dag> {
     if let Some(t) = &block.term {
         let args: Vec<Id> = term_uses(&t.kind)
             .into_iter()
-            .map(|v| class_of(&mut g, &mut classes, v))
+            .map(|v| class_of(&mut g, classes, v))
             .collect();
         let node = Node::new(NodeOp::Term(term_of(&t.kind), effects.len() as u32), args);
         let id = g.add(node.clone());

@@ -223,24 +223,71 @@ impl egg::Applier<Node, Fold> for NegatedConstant {
 /// # Errors
 /// An operation no stencil covers, located at it.
 pub fn cover_module(module: &Module, rules: &Rulebook, limits: &Limits) -> Result<Cover, Error> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Scratch> = Default::default();
+    }
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut scratch) => {
+            let out = cover_with(module, rules, limits, &mut scratch);
+            if scratch.is_large() {
+                *scratch = Scratch::default();
+            }
+            out
+        }
+        // Selection does not call itself; were it to, it would work on its own tables.
+        Err(_) => cover_with(module, rules, limits, &mut Scratch::default()),
+    })
+}
+
+/// What selection keeps from block to block, and from module to module on a thread:
+/// its tables, emptied rather than made anew.
+#[derive(Default)]
+struct Scratch {
+    dag: flat::Dag,
+    classes: flat::FastMap<crate::ir::Value, Id>,
+    flat: flat::FlatGraph,
+    extract: extract::Scratch,
+}
+
+impl Scratch {
+    /// The most nodes a block's tables keep room for between modules.
+    const KEEP_NODES: usize = 1 << 12;
+
+    /// True when the tables grew past what is worth keeping for the next module.
+    fn is_large(&self) -> bool {
+        self.dag.capacity() > Self::KEEP_NODES || self.extract.is_large()
+    }
+}
+
+/// [`cover_module`] with the tables of `scratch`.
+fn cover_with(
+    module: &Module,
+    rules: &Rulebook,
+    limits: &Limits,
+    scratch: &mut Scratch,
+) -> Result<Cover, Error> {
     let mut out = Cover::default();
-    let mut scratch = extract::Scratch::default();
     for (i, f) in module.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
         let facts = graph::Facts::of(body);
         let mut blocks = Vec::new();
         for (b, block) in body.blocks() {
-            let bg = graph::build(body, block, &facts);
-            let (bg, saturation) = saturate(bg, rules, limits);
-            blocks.push(extract::cover_block(
+            let dag = std::mem::take(&mut scratch.dag);
+            let bg = graph::build_in(body, block, &facts, dag, &mut scratch.classes);
+            let spare = std::mem::take(&mut scratch.flat);
+            let (bg, saturation, dag) = saturate(bg, rules, limits, spare);
+            scratch.dag = dag;
+            let cover = extract::cover_block(
                 module,
                 body,
                 b,
                 block,
                 &bg,
                 saturation,
-                &mut scratch,
-            )?);
+                &mut scratch.extract,
+            );
+            scratch.flat = bg.graph;
+            blocks.push(cover?);
         }
         let cost = blocks.iter().fold(0u32, |a, b| a.saturating_add(b.cost));
         out.funcs.push(FuncCover {
@@ -263,15 +310,17 @@ fn saturate(
     bg: graph::BlockGraph<flat::Dag>,
     book: &Rulebook,
     limits: &Limits,
-) -> (graph::BlockGraph, Saturation) {
+    spare: flat::FlatGraph,
+) -> (graph::BlockGraph, Saturation, flat::Dag) {
     let rules = &book.rewrites;
-    let start = Instant::now();
-    let stop = |iterations: usize, size: usize| {
+    // The clock starts when rewriting does (`start`): a block that is not rewritten
+    // reads no clock.
+    let stop = |iterations: usize, size: usize, start: Option<Instant>| {
         if rules.is_empty() {
             Some("no rules")
         } else if iterations >= limits.iterations {
             Some("iteration limit")
-        } else if start.elapsed() >= limits.time {
+        } else if start.is_some_and(|s| s.elapsed() >= limits.time) {
             Some("time limit")
         } else if size > limits.nodes {
             Some("node limit")
@@ -279,8 +328,9 @@ fn saturate(
             None
         }
     };
-    let first_stop = stop(0, bg.graph.len());
-    let loaded = bg.graph.flatten();
+    let first_stop = stop(0, bg.graph.len(), None);
+    let mut loaded = spare;
+    bg.graph.flatten_into(&mut loaded);
     if first_stop.is_some() || !book.any_matches(&loaded) {
         let g = loaded;
         let saturation = Saturation {
@@ -289,13 +339,15 @@ fn saturate(
             nodes: g.total_nodes(),
             classes: g.len(),
         };
-        return (bg.with_graph(g), saturation);
+        let (bg, dag) = bg.swap_graph(g);
+        return (bg, saturation, dag);
     }
+    let start = Instant::now();
     let (mut g, first) = bg.graph.to_egraph();
     let mut iterations = 0;
     let mut found = Vec::new();
     let reason = loop {
-        if let Some(why) = stop(iterations, g.total_size()) {
+        if let Some(why) = stop(iterations, g.total_size(), Some(start)) {
             break why;
         }
         let present = OpSet::of_graph(&g);
@@ -338,7 +390,8 @@ fn saturate(
         classes: flat.len(),
     };
     let class = |c: Id| Id::from(number[usize::from(g.find(first[usize::from(c)]))] as usize);
-    (bg.map(flat, class), saturation)
+    let (bg, dag) = bg.map(flat, class);
+    (bg, saturation, dag)
 }
 
 /// The cost of one stencil per IR operation: constants by `iconst`, every other
