@@ -143,14 +143,14 @@ impl OpSet {
             (None, NodeOp::Const(t, _)) => NodeOp::kind_count() + t as usize,
             (None, _) => NodeOp::kind_count() + 2,
         };
-        i % 448
+        i % Self::KIND_BITS
     }
 
     /// The bit of a constant's value (of a type): a pattern that names a constant needs
     /// it to be in the graph.
     fn value_bit(ty: Type, bits: u64) -> usize {
         let h = (bits ^ (ty as u64) << 63).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        448 + (h >> 58) as usize
+        Self::KIND_BITS + (h >> 58) as usize
     }
 
     fn set(&mut self, b: usize) {
@@ -162,6 +162,28 @@ impl OpSet {
         if let NodeOp::Const(ty, bits) = op {
             self.set(Self::value_bit(ty, bits));
         }
+    }
+
+    /// The bit of kind `op` (a constant's kind bit, not its value bit).
+    pub fn kind_bit(op: NodeOp) -> usize {
+        Self::bit(op)
+    }
+
+    /// The number of kind bits: [`OpSet::kind_bit`] is below it.
+    pub const KIND_BITS: usize = 448;
+
+    /// The kind bits that are set, in order.
+    pub fn kind_bits(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..Self::KIND_BITS / 64).flat_map(move |w| {
+            let mut word = self.0[w];
+            std::iter::from_fn(move || {
+                (word != 0).then(|| {
+                    let b = word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    64 * w + b
+                })
+            })
+        })
     }
 
     /// True when every kind of `need` is in the set.
@@ -426,5 +448,25 @@ mod tests {
         assert!(OpSet::of_graph(&g).covers(&need));
         assert!(OpSet::ALL.covers(&need));
         assert!(OpSet::of_graph(&g).covers(&OpSet::default()));
+    }
+
+    #[test]
+    fn kind_bits_are_the_kinds_inserted_and_no_value_bits() {
+        use super::{NodeOp, Term};
+        use crate::ir::{Opcode, Type};
+        let ops = [
+            NodeOp::Pure(Opcode::Iadd, Type::I32),
+            NodeOp::Pure(Opcode::Imul, Type::I64),
+            NodeOp::Const(Type::I64, 7),
+            NodeOp::Term(Term::Return, 3),
+        ];
+        let set: OpSet = ops.into_iter().collect();
+        let mut want: Vec<usize> = ops.into_iter().map(OpSet::kind_bit).collect();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(want.len(), 4, "four kinds, four bits");
+        assert_eq!(set.kind_bits().collect::<Vec<_>>(), want);
+        assert_eq!(OpSet::default().kind_bits().count(), 0);
+        assert_eq!(OpSet::ALL.kind_bits().count(), OpSet::KIND_BITS);
     }
 }

@@ -73,6 +73,12 @@ pub struct Rulebook {
     needs: Vec<OpSet>,
     /// Each rewrite's left side, where it is a pattern.
     patterns: Vec<Option<egg::PatternAst<Node>>>,
+    /// The rewrites whose left side is a pattern rooted at a node, by the root's kind
+    /// bit: `rooted[at[b]..at[b + 1]]`.
+    rooted: Vec<u32>,
+    at: Vec<u32>,
+    /// The other rewrites: a left side that is a variable, or no pattern.
+    unrooted: Vec<u32>,
 }
 
 impl Rulebook {
@@ -85,14 +91,31 @@ impl Rulebook {
                     .map_or(OpSet::ALL, OpSet::of_pattern)
             })
             .collect();
-        let patterns = rewrites
+        let patterns: Vec<_> = rewrites
             .iter()
             .map(|r| r.searcher.get_pattern_ast().cloned())
             .collect();
+        let mut by_bit = vec![Vec::new(); OpSet::KIND_BITS];
+        let mut unrooted = Vec::new();
+        for (r, p) in patterns.iter().enumerate() {
+            match p.as_ref().and_then(|p| p.as_ref().last()) {
+                Some(egg::ENodeOrVar::ENode(n)) => by_bit[OpSet::kind_bit(n.op)].push(r as u32),
+                _ => unrooted.push(r as u32),
+            }
+        }
+        let mut at = vec![0u32];
+        let mut rooted = Vec::new();
+        for rules in by_bit {
+            rooted.extend(rules);
+            at.push(rooted.len() as u32);
+        }
         Rulebook {
             rewrites,
             needs,
             patterns,
+            rooted,
+            at,
+            unrooted,
         }
     }
 
@@ -107,13 +130,19 @@ impl Rulebook {
     }
 
     /// True when some rule may match in `g`: its left side is not a pattern, or it is
-    /// one that matches.
+    /// one that matches. Only the rules rooted at a kind that `g` holds are tried, and
+    /// only when `g` holds every kind they need.
     fn any_matches(&self, g: &flat::FlatGraph) -> bool {
         let present = g.kinds();
-        self.needs
-            .iter()
-            .zip(&self.patterns)
-            .any(|(n, p)| present.covers(n) && p.as_ref().is_none_or(|p| g.any_match(p)))
+        let try_rule = |&r: &u32| {
+            let (need, pattern) = (&self.needs[r as usize], &self.patterns[r as usize]);
+            present.covers(need) && pattern.as_ref().is_none_or(|p| g.any_match(p))
+        };
+        let rooted_at = |b: usize| &self.rooted[self.at[b] as usize..self.at[b + 1] as usize];
+        present
+            .kind_bits()
+            .any(|b| rooted_at(b).iter().any(try_rule))
+            || self.unrooted.iter().any(try_rule)
     }
 }
 
