@@ -79,66 +79,76 @@ impl<G> BlockGraph<G> {
     }
 }
 
-/// Which block defines each value of a body (parameters and instruction results).
-pub fn defining_blocks(body: &Body) -> Vec<BlockId> {
-    let mut def = vec![BlockId(0); body.values.len()];
-    for (b, block) in body.blocks() {
-        for &p in &block.params {
-            def[p.index()] = b;
-        }
-        for inst in &block.insts {
-            for &r in &inst.results {
-                def[r.index()] = b;
-            }
-        }
-    }
-    def
-}
-
-/// The constant each value is, when an `iconst` defines it (as slot bits).
-pub fn constants(body: &Body) -> Vec<Option<u64>> {
-    let mut out = vec![None; body.values.len()];
-    for inst in body.blocks.iter().flat_map(|b| &b.insts) {
-        if inst.op == Opcode::Iconst {
-            out[inst.results[0].index()] = Some(inst.imm);
-        }
-    }
-    out
-}
-
 /// What building a block's graph needs to know of its function, found once per
 /// function.
+#[derive(Default)]
 pub struct Facts {
     /// The constant each value is, if an `iconst` defines it.
     pub konst: Vec<Option<u64>>,
-    /// For each value, true when a block other than its defining one uses it.
+    /// For each value, true when a block other than its defining one uses it. Constants
+    /// are not: every block that uses one makes it anew.
     pub live: Vec<bool>,
+    /// Which block defines each value.
+    def: Vec<BlockId>,
 }
 
 impl Facts {
     pub fn of(body: &Body) -> Facts {
-        let konst = constants(body);
-        let live = used_elsewhere(body, &defining_blocks(body), &konst);
-        Facts { konst, live }
+        let mut facts = Facts::default();
+        facts.find(body);
+        facts
+    }
+
+    /// The facts of `body`, in the room these had.
+    pub fn find(&mut self, body: &Body) {
+        let n = body.values.len();
+        self.konst.clear();
+        self.konst.resize(n, None);
+        for inst in body.blocks.iter().flat_map(|b| &b.insts) {
+            if inst.op == Opcode::Iconst {
+                self.konst[inst.results[0].index()] = Some(inst.imm);
+            }
+        }
+        self.def.clear();
+        self.def.resize(n, BlockId(0));
+        for (b, block) in body.blocks() {
+            let results = block.insts.iter().flat_map(|i| &i.results);
+            for &v in block.params.iter().chain(results) {
+                self.def[v.index()] = b;
+            }
+        }
+        self.live.clear();
+        self.live.resize(n, false);
+        for (b, block) in body.blocks() {
+            let mut mark = |v: Value| {
+                if self.def[v.index()] != b && self.konst[v.index()].is_none() {
+                    self.live[v.index()] = true;
+                }
+            };
+            block
+                .insts
+                .iter()
+                .flat_map(|i| &i.args)
+                .for_each(|&v| mark(v));
+            if let Some(t) = &block.term {
+                for_each_term_use(&t.kind, &mut mark);
+            }
+        }
     }
 }
 
-/// For each value, true when some block other than its defining one uses it. Constants
-/// (`konst`, from [`constants`]) are not: every block that uses one makes it anew.
-pub fn used_elsewhere(body: &Body, def: &[BlockId], konst: &[Option<u64>]) -> Vec<bool> {
-    let mut out = vec![false; body.values.len()];
-    for (b, block) in body.blocks() {
-        let mut mark = |v: &Value| {
-            if def[v.index()] != b && konst[v.index()].is_none() {
-                out[v.index()] = true;
-            }
-        };
-        block.insts.iter().flat_map(|i| &i.args).for_each(&mut mark);
-        if let Some(t) = &block.term {
-            term_uses(&t.kind).iter().for_each(&mut mark);
+/// Every value a terminator reads, to `f`, in [`term_uses`]'s order.
+fn for_each_term_use(t: &TermKind, f: &mut impl FnMut(Value)) {
+    match t {
+        TermKind::Jump(target) => target.args.iter().for_each(|&v| f(v)),
+        TermKind::Brif { cond, then, els } => {
+            f(*cond);
+            then.args.iter().chain(&els.args).for_each(|&v| f(v));
         }
+        TermKind::BrTable { index, .. } => f(*index),
+        TermKind::Return(vals) => vals.iter().for_each(|&v| f(v)),
+        TermKind::Trap => {}
     }
-    out
 }
 
 /// Every value a terminator reads: its condition or index, then its branch arguments in

@@ -272,6 +272,7 @@ pub fn cover_module(module: &Module, rules: &Rulebook, limits: &Limits) -> Resul
 /// its tables, emptied rather than made anew.
 #[derive(Default)]
 struct Scratch {
+    facts: graph::Facts,
     dag: flat::Dag,
     classes: flat::FastMap<crate::ir::Value, Id>,
     flat: flat::FlatGraph,
@@ -298,11 +299,12 @@ fn cover_with(
     let mut out = Cover::default();
     for (i, f) in module.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
-        let facts = graph::Facts::of(body);
+        scratch.facts.find(body);
+        let facts = &scratch.facts;
         let mut blocks = Vec::new();
         for (b, block) in body.blocks() {
             let dag = std::mem::take(&mut scratch.dag);
-            let bg = graph::build_in(body, block, &facts, dag, &mut scratch.classes);
+            let bg = graph::build_in(body, block, facts, dag, &mut scratch.classes);
             let spare = std::mem::take(&mut scratch.flat);
             let (bg, saturation, dag) = saturate(bg, rules, limits, spare);
             scratch.dag = dag;
