@@ -37,11 +37,7 @@ pub struct BlockGraph<G = FlatGraph> {
 impl<G> BlockGraph<G> {
     /// The same block over another graph whose classes have the same numbers.
     pub fn with_graph<H>(self, graph: H) -> BlockGraph<H> {
-        BlockGraph {
-            graph,
-            effects: self.effects,
-            live_out: self.live_out,
-        }
+        self.swap_graph(graph).0
     }
 
     /// The same block over another graph whose classes have the same numbers, and the
@@ -137,7 +133,8 @@ impl Facts {
     }
 }
 
-/// Every value a terminator reads, to `f`, in [`term_uses`]'s order.
+/// Every value a terminator reads, to `f`: its condition or index, then its branch
+/// arguments in target order (the order of a terminator node's operands).
 fn for_each_term_use(t: &TermKind, f: &mut impl FnMut(Value)) {
     match t {
         TermKind::Jump(target) => target.args.iter().for_each(|&v| f(v)),
@@ -148,21 +145,6 @@ fn for_each_term_use(t: &TermKind, f: &mut impl FnMut(Value)) {
         TermKind::BrTable { index, .. } => f(*index),
         TermKind::Return(vals) => vals.iter().for_each(|&v| f(v)),
         TermKind::Trap => {}
-    }
-}
-
-/// Every value a terminator reads: its condition or index, then its branch arguments in
-/// target order.
-pub fn term_uses(t: &TermKind) -> Vec<Value> {
-    match t {
-        TermKind::Jump(target) => target.args.clone(),
-        TermKind::Brif { cond, then, els } => std::iter::once(*cond)
-            .chain(then.args.iter().copied())
-            .chain(els.args.iter().copied())
-            .collect(),
-        TermKind::BrTable { index, .. } => vec![*index],
-        TermKind::Return(vals) => vals.clone(),
-        TermKind::Trap => Vec::new(),
     }
 }
 
@@ -252,10 +234,8 @@ pub fn build_in(
         });
     }
     if let Some(t) = &block.term {
-        let args: Vec<Id> = term_uses(&t.kind)
-            .into_iter()
-            .map(|v| class_of(&mut g, classes, v))
-            .collect();
+        let mut args = smallvec::SmallVec::<[Id; 3]>::new();
+        for_each_term_use(&t.kind, &mut |v| args.push(class_of(&mut g, classes, v)));
         let node = Node::new(NodeOp::Term(term_of(&t.kind), effects.len() as u32), args);
         let id = g.add(node.clone());
         effects.push(Effect {
