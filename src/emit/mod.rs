@@ -14,10 +14,10 @@ mod moves;
 use smallvec::SmallVec;
 
 use crate::ir::oplist::Imm;
-use crate::ir::{Body, FuncId, Inst, Module, Opcode, Type, Value};
+use crate::ir::{self, Body, FuncId, Inst, Module, Opcode, TermKind, Terminator, Type, Value};
 use crate::select::cover::{Cover, Covers, Detail, Edge, FuncCover, Instance, Operand, SlotRef};
 use crate::select::extract::iconst;
-use crate::select::single::{inst_instance, inst_stencil, term_instance};
+use crate::select::single::{inst_instance, inst_stencil, term_instance, term_stencil};
 use crate::select::tiles::tiles;
 use crate::stencil::{field, misfit, patch, HoleValue, Stencil};
 use crate::{Error, ErrorKind};
@@ -127,6 +127,24 @@ enum Source<'a> {
     SingleOp,
 }
 
+/// A branch edge: from a cover, or straight from the IR (every argument in its value's
+/// slot).
+#[derive(Clone, Copy)]
+enum EdgeRef<'e> {
+    Cover(&'e Edge),
+    Ir(&'e ir::Target),
+}
+
+impl EdgeRef<'_> {
+    /// The index of the block it leads to.
+    fn block(self) -> usize {
+        match self {
+            EdgeRef::Cover(e) => e.block.index(),
+            EdgeRef::Ir(t) => t.block.index(),
+        }
+    }
+}
+
 /// Why a function could not be emitted.
 enum Fail {
     /// Located in the IR: an operation without a stencil.
@@ -172,7 +190,7 @@ pub fn emit_single_op(module: &Module) -> Result<Image, Error> {
 }
 
 fn emit_funcs<'a>(
-    module: &Module,
+    module: &'a Module,
     sources: impl Iterator<Item = (FuncId, Source<'a>)>,
 ) -> Result<Image, Error> {
     let mut data = Data {
@@ -313,7 +331,7 @@ struct FuncEmitter<'a> {
     labels: Vec<Option<usize>>,
     fixups: Vec<Fixup>,
     /// Edges with moves, emitted after the blocks: (label, edge).
-    trampolines: Vec<(usize, Edge)>,
+    trampolines: Vec<(usize, EdgeRef<'a>)>,
 }
 
 impl<'a> FuncEmitter<'a> {
@@ -373,7 +391,7 @@ impl<'a> FuncEmitter<'a> {
     }
 
     /// Emits the function as `fc` covers it.
-    fn cover(&mut self, fc: &FuncCover) -> Result<(), Fail> {
+    fn cover(&mut self, fc: &'a FuncCover) -> Result<(), Fail> {
         for (i, bc) in fc.blocks.iter().enumerate() {
             self.labels[bc.block.index()] = Some(self.image.bytes.len());
             let next = fc.blocks.get(i + 1).map(|b| b.block.index());
@@ -393,17 +411,69 @@ impl<'a> FuncEmitter<'a> {
             let next = (i + 1 < body.blocks.len()).then_some(i + 1);
             for inst in &block.insts {
                 if inst.op == Opcode::Call {
-                    self.instance(&inst_instance(module, inst).map_err(Fail::Ir)?, next)?;
+                    let call = inst_instance(module, inst).map_err(Fail::Ir)?;
+                    let Detail::Call {
+                        func,
+                        import,
+                        args,
+                        results,
+                    } = &call.detail
+                    else {
+                        return Err(Fail::Emit("a call's instance is not a call".into()));
+                    };
+                    self.call(&call, *func, *import, args, results)?;
                 } else {
                     self.single_inst(inst)?;
                 }
             }
             if let Some(term) = &block.term {
-                let inst = term_instance(module, body, term).map_err(Fail::Ir)?;
-                self.instance(&inst, next)?;
+                self.single_term(term, next)?;
             }
         }
         self.trampolines()
+    }
+
+    /// Places a terminator with its own stencil, its operands and branch arguments in
+    /// their values' slots: what [`term_instance`] makes, without making it.
+    fn single_term(&mut self, term: &'a Terminator, next: Option<usize>) -> Result<(), Fail> {
+        let body = self.body;
+        let Some((stencil, name, _)) = term_stencil(body, &term.kind) else {
+            return Err(Fail::Ir(
+                term_instance(self.module, body, term)
+                    .err()
+                    .unwrap_or_else(|| internal(self.module, "no terminator stencil".into())),
+            ));
+        };
+        let covers = Covers::Name(name);
+        match &term.kind {
+            TermKind::Jump(t) => self.jump_edge(EdgeRef::Ir(t), next)?,
+            TermKind::Brif { cond, then, els } => {
+                let fills = [8 * self.slot_of[cond.index()] as i64];
+                self.brif(
+                    stencil,
+                    &covers,
+                    &fills,
+                    EdgeRef::Ir(then),
+                    EdgeRef::Ir(els),
+                    next,
+                )?;
+            }
+            TermKind::BrTable {
+                index,
+                targets,
+                default,
+            } => {
+                let fills = [8 * self.slot_of[index.index()] as i64];
+                self.br_table(stencil, covers, &fills, targets, *default)?;
+            }
+            TermKind::Return(vals) => {
+                let srcs = vals.iter().map(|v| Src::Slot(self.slot_of[v.index()]));
+                let moves = self.result_moves(srcs);
+                self.ret(stencil, covers, moves)?;
+            }
+            TermKind::Trap => self.place(stencil, false, covers, |_| None)?,
+        }
+        Ok(())
     }
 
     /// Places an instruction other than a call with its own stencil, its operands in
@@ -476,8 +546,8 @@ impl<'a> FuncEmitter<'a> {
         let trampolines = std::mem::take(&mut self.trampolines);
         for (label, edge) in trampolines {
             self.labels[label] = Some(self.image.bytes.len());
-            self.edge_moves(&edge)?;
-            self.jump(edge.block.index())?;
+            self.edge_moves(edge)?;
+            self.jump(edge.block())?;
         }
         Ok(())
     }
@@ -492,7 +562,7 @@ impl<'a> FuncEmitter<'a> {
     }
 
     /// Places one instance; `next` is the block laid out after this one.
-    fn instance(&mut self, inst: &Instance, next: Option<usize>) -> Result<(), String> {
+    fn instance(&mut self, inst: &'a Instance, next: Option<usize>) -> Result<(), String> {
         match &inst.detail {
             Detail::None | Detail::Offset(_) => {
                 let off = match inst.detail {
@@ -509,106 +579,159 @@ impl<'a> FuncEmitter<'a> {
                 args,
                 results,
             } => self.call(inst, *func, *import, args, results)?,
-            Detail::Jump(edge) => {
-                self.edge_moves(edge)?;
-                if next != Some(edge.block.index()) {
-                    self.jump(edge.block.index())?;
-                }
-            }
+            Detail::Jump(edge) => self.jump_edge(EdgeRef::Cover(edge), next)?,
             Detail::Brif { then, els } => {
-                let then_to = self.edge_target(then);
-                let els_to = self.edge_target(els);
                 let fills = self.operand_fills(inst);
-                let s = inst.stencil;
-                let is_next = |t: &Target| matches!(t, Target::Label(l) if Some(*l) == next);
-                let covers = &inst.covers;
-                if s.tail_jmp > 0 && is_next(&els_to) {
-                    self.place(s, true, covers.clone(), |h| match h {
-                        HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                        HoleValue::Target => Some(Fill::At(then_to)),
-                        _ => None,
-                    })?;
-                } else if s.tail_jmp > 0 && s.tail_jcc > 0 && is_next(&then_to) {
-                    let at = self.image.bytes.len();
-                    self.place(s, true, covers.clone(), |h| match h {
-                        HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                        HoleValue::Target => Some(Fill::At(els_to)),
-                        _ => None,
-                    })?;
-                    if !s.invert_branch(&mut self.image.bytes[at..]) {
-                        return Err(format!("`{}` has no branch to invert", s.name));
-                    }
-                } else {
-                    self.place(s, false, covers.clone(), |h| match h {
-                        HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                        HoleValue::Target => Some(Fill::At(then_to)),
-                        HoleValue::Continue => Some(Fill::At(els_to)),
-                        _ => None,
-                    })?;
-                }
+                let (then, els) = (EdgeRef::Cover(then), EdgeRef::Cover(els));
+                self.brif(inst.stencil, &inst.covers, &fills, then, els, next)?;
             }
             Detail::BrTable { targets, default } => {
-                // The table's slot holds the table's address; the table, the
-                // targets' addresses then the default's.
-                let slot = self.data.words.len();
-                self.data.words.push(DataWord::Word(slot + 1));
-                for b in targets.iter().chain(std::iter::once(default)) {
-                    self.data.words.push(DataWord::Label(self.func, b.index()));
-                }
                 let fills = self.operand_fills(inst);
-                let count = targets.len() as i64;
-                self.place(inst.stencil, false, inst.covers.clone(), |h| match h {
-                    HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
-                    HoleValue::Count => Some(Fill::Num(count)),
-                    HoleValue::Table => Some(Fill::At(Target::Data(slot))),
-                    _ => None,
-                })?;
+                self.br_table(inst.stencil, inst.covers.clone(), &fills, targets, *default)?;
             }
             Detail::Return(vals) => {
-                let module = self.module;
-                let types = &module.funcs[self.func.0 as usize].sig.results;
-                let moves: Moves = vals
-                    .iter()
-                    .zip(types)
-                    .enumerate()
-                    .map(|(i, (&v, &ty))| Move {
-                        dst: i as u32,
-                        src: self.src(v),
-                        ty,
-                    })
-                    .collect();
-                self.moves(moves)?;
-                self.place(inst.stencil, false, inst.covers.clone(), |_| None)?;
+                let moves = self.result_moves(vals.iter().map(|&v| self.src(v)));
+                self.ret(inst.stencil, inst.covers.clone(), moves)?;
             }
         }
         Ok(())
     }
 
+    /// A `jump` along `edge`: its moves, then the jump unless its block comes next.
+    fn jump_edge(&mut self, edge: EdgeRef<'a>, next: Option<usize>) -> Result<(), String> {
+        self.edge_moves(edge)?;
+        let to = edge.block();
+        if next != Some(to) {
+            self.jump(to)?;
+        }
+        Ok(())
+    }
+
+    /// A conditional branch by `s`, `fills` its operands: the trailing `jmp` dropped
+    /// when the false edge leads to the next block, the branch inverted when the true
+    /// edge does.
+    fn brif(
+        &mut self,
+        s: &'static Stencil,
+        covers: &Covers,
+        fills: &[i64],
+        then: EdgeRef<'a>,
+        els: EdgeRef<'a>,
+        next: Option<usize>,
+    ) -> Result<(), String> {
+        let then_to = self.edge_target(then);
+        let els_to = self.edge_target(els);
+        let is_next = |t: &Target| matches!(t, Target::Label(l) if Some(*l) == next);
+        if s.tail_jmp > 0 && is_next(&els_to) {
+            self.place(s, true, covers.clone(), |h| match h {
+                HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                HoleValue::Target => Some(Fill::At(then_to)),
+                _ => None,
+            })
+        } else if s.tail_jmp > 0 && s.tail_jcc > 0 && is_next(&then_to) {
+            let at = self.image.bytes.len();
+            self.place(s, true, covers.clone(), |h| match h {
+                HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                HoleValue::Target => Some(Fill::At(els_to)),
+                _ => None,
+            })?;
+            if s.invert_branch(&mut self.image.bytes[at..]) {
+                Ok(())
+            } else {
+                Err(format!("`{}` has no branch to invert", s.name))
+            }
+        } else {
+            self.place(s, false, covers.clone(), |h| match h {
+                HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+                HoleValue::Target => Some(Fill::At(then_to)),
+                HoleValue::Continue => Some(Fill::At(els_to)),
+                _ => None,
+            })
+        }
+    }
+
+    /// A `br_table` by `s`: its table of the targets' addresses, then the default's.
+    fn br_table(
+        &mut self,
+        s: &'static Stencil,
+        covers: Covers,
+        fills: &[i64],
+        targets: &[ir::BlockId],
+        default: ir::BlockId,
+    ) -> Result<(), String> {
+        // The table's slot holds the table's address.
+        let slot = self.data.words.len();
+        self.data.words.push(DataWord::Word(slot + 1));
+        for b in targets.iter().chain(std::iter::once(&default)) {
+            self.data.words.push(DataWord::Label(self.func, b.index()));
+        }
+        let count = targets.len() as i64;
+        self.place(s, false, covers, |h| match h {
+            HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
+            HoleValue::Count => Some(Fill::Num(count)),
+            HoleValue::Table => Some(Fill::At(Target::Data(slot))),
+            _ => None,
+        })
+    }
+
+    /// The moves of a `return`: the values into the result slots 0, 1, …
+    fn result_moves(&self, srcs: impl Iterator<Item = Src>) -> Moves {
+        let types = &self.module.funcs[self.func.0 as usize].sig.results;
+        (srcs.zip(types).enumerate())
+            .map(|(i, (src, &ty))| Move {
+                dst: i as u32,
+                src,
+                ty,
+            })
+            .collect()
+    }
+
+    /// A `return` by `s` after `moves`.
+    fn ret(&mut self, s: &'static Stencil, covers: Covers, moves: Moves) -> Result<(), String> {
+        self.moves(moves)?;
+        self.place(s, false, covers, |_| None)
+    }
+
     /// Where a branch edge leads: its block, or a trampoline that makes its moves first.
-    fn edge_target(&mut self, edge: &Edge) -> Target {
-        let real = edge
-            .moves
-            .iter()
-            .any(|&(p, o)| o != Operand::Slot(SlotRef::Value(p)));
+    fn edge_target(&mut self, edge: EdgeRef<'a>) -> Target {
+        let real = match edge {
+            EdgeRef::Cover(e) => {
+                (e.moves.iter()).any(|&(p, o)| o != Operand::Slot(SlotRef::Value(p)))
+            }
+            EdgeRef::Ir(t) => {
+                let params = &self.body.blocks[t.block.index()].params;
+                params.iter().zip(&t.args).any(|(p, a)| p != a)
+            }
+        };
         if !real {
-            return Target::Label(edge.block.index());
+            return Target::Label(edge.block());
         }
         let label = self.labels.len();
         self.labels.push(None);
-        self.trampolines.push((label, edge.clone()));
+        self.trampolines.push((label, edge));
         Target::Label(label)
     }
 
-    fn edge_moves(&mut self, edge: &Edge) -> Result<(), String> {
-        let moves: Moves = edge
-            .moves
-            .iter()
-            .map(|&(p, o)| Move {
-                dst: self.slot_of[p.index()],
-                src: self.src(o),
-                ty: self.body.ty(p),
-            })
-            .collect();
+    /// The moves of an edge: its block's parameters from its arguments.
+    fn edge_moves(&mut self, edge: EdgeRef<'a>) -> Result<(), String> {
+        let (body, slot_of) = (self.body, &self.slot_of);
+        let moves: Moves = match edge {
+            EdgeRef::Cover(e) => (e.moves.iter())
+                .map(|&(p, o)| Move {
+                    dst: slot_of[p.index()],
+                    src: self.src(o),
+                    ty: body.ty(p),
+                })
+                .collect(),
+            EdgeRef::Ir(t) => (body.blocks[t.block.index()].params.iter())
+                .zip(&t.args)
+                .map(|(&p, &a)| Move {
+                    dst: slot_of[p.index()],
+                    src: Src::Slot(slot_of[a.index()]),
+                    ty: body.ty(p),
+                })
+                .collect(),
+        };
         self.moves(moves)
     }
 
@@ -620,11 +743,8 @@ impl<'a> FuncEmitter<'a> {
     }
 
     /// Performs `moves` as if all at once.
-    fn moves(&mut self, moves: Moves) -> Result<(), String> {
-        for m in sequence(moves, self.scratch) {
-            self.one_move(m)?;
-        }
-        Ok(())
+    fn moves(&mut self, mut moves: Moves) -> Result<(), String> {
+        sequence(&mut moves, self.scratch, |m| self.one_move(m))
     }
 
     fn one_move(&mut self, m: Move) -> Result<(), String> {

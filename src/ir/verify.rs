@@ -418,11 +418,23 @@ impl FuncVerifier<'_> {
     /// immediate is in range. Every operand and result must be a value of the function.
     #[inline]
     fn shape_ok(&self, inst: &Inst, sig: &Sig) -> bool {
-        let body = self.body;
-        let operands_ok = inst.args.len() == sig.params()
-            && (inst.args.iter().enumerate()).all(|(k, &a)| body.ty(a) == sig.param(k));
-        let results_ok = inst.results.len() == sig.results()
-            && (inst.results.iter().enumerate()).all(|(k, &r)| body.ty(r) == sig.result(k));
+        let values = &self.body.values[..];
+        let ty = |v: Value| values.get(v.index()).map(|d| d.ty);
+        let (args, results) = (&inst.args[..], &inst.results[..]);
+        let types_ok = match *sig {
+            Sig::Op(info, t) => {
+                args.len() == info.params.len()
+                    && results.len() == info.results.len()
+                    && (args.iter().zip(info.params)).all(|(&a, p)| ty(a) == Some(p.resolve(t)))
+                    && (results.iter().zip(info.results)).all(|(&r, p)| ty(r) == Some(p.resolve(t)))
+            }
+            Sig::Call(s) => {
+                args.len() == s.params.len()
+                    && results.len() == s.results.len()
+                    && (args.iter().zip(&s.params)).all(|(&a, &p)| ty(a) == Some(p))
+                    && (results.iter().zip(&s.results)).all(|(&r, &p)| ty(r) == Some(p))
+            }
+        };
         let imm_ok = match inst.op.info().imm {
             Imm::None => inst.imm == 0,
             Imm::Int => inst
@@ -430,7 +442,7 @@ impl FuncVerifier<'_> {
                 .is_none_or(|t| t == Type::I64 || inst.imm <= u32::MAX as u64),
             Imm::Offset => inst.imm <= u32::MAX as u64,
         };
-        operands_ok && results_ok && imm_ok
+        types_ok && imm_ok
     }
 
     /// The error of an instruction whose operands, results or immediate are wrong.
