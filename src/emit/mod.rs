@@ -19,6 +19,7 @@ use crate::select::cover::{Cover, Covers, Detail, Edge, FuncCover, Instance, Ope
 use crate::select::extract::iconst;
 use crate::select::single::{inst_instance, inst_stencil, term_instance, term_stencil};
 use crate::select::tiles::tiles;
+use crate::stencil::recipe::{recipe, Recipe, OFFSET, RESULT};
 use crate::stencil::{field, misfit, patch, HoleValue, Stencil};
 use crate::{Error, ErrorKind};
 use moves::{sequence, Move, Moves, Src};
@@ -530,6 +531,11 @@ impl<'a> FuncEmitter<'a> {
         result: Option<i64>,
         off: i64,
     ) -> Result<(), String> {
+        if let Some(r) = recipe(stencil) {
+            if self.by_recipe(r, stencil, &covers, operands, result, off) {
+                return Ok(());
+            }
+        }
         let grow = self.data.grow_helper;
         self.place(stencil, stencil.tail_jmp > 0, covers, |h| match h {
             HoleValue::Operand(n) => operands.get(n as usize).map(|&v| Fill::Num(v)),
@@ -539,6 +545,60 @@ impl<'a> FuncEmitter<'a> {
             HoleValue::GrowHelper => Some(Fill::At(Target::Data(grow))),
             _ => None,
         })
+    }
+
+    /// Places `stencil` by its recipe, as [`place`](Self::place) would with the numbers
+    /// of [`operation`](Self::operation); false, placing nothing, when the recipe needs a
+    /// number not given or a number does not fit its field (`place` then says which).
+    #[inline]
+    fn by_recipe(
+        &mut self,
+        r: &Recipe,
+        stencil: &'static Stencil,
+        covers: &Covers,
+        operands: &[i64],
+        result: Option<i64>,
+        off: i64,
+    ) -> bool {
+        let mut vals = [0i64; 6];
+        let Some(given) = vals.get_mut(..operands.len()) else {
+            return false;
+        };
+        given.copy_from_slice(operands);
+        vals[RESULT as usize] = result.unwrap_or(0);
+        vals[OFFSET as usize] = off;
+        let have =
+            ((1u8 << operands.len()) - 1) | u8::from(result.is_some()) << RESULT | 1 << OFFSET;
+        if r.needs & !have != 0 {
+            return false;
+        }
+        let image = &mut *self.image;
+        let at = image.bytes.len();
+        let len = r.len as usize;
+        // A copy of fixed length is a few moves, not a call; the padding is cut off.
+        image.bytes.extend_from_slice(&r.code);
+        image.bytes.truncate(at + len);
+        let code = &mut image.bytes[at..];
+        for f in r.fills.iter() {
+            match vals[f.src as usize].checked_add(f.addend as i64) {
+                Some(v) if (f.lo..=f.hi).contains(&v) => {
+                    let o = f.offset as usize;
+                    code[o..o + 4].copy_from_slice(&(v as u32).to_le_bytes());
+                }
+                _ => {
+                    image.bytes.truncate(at);
+                    return false;
+                }
+            }
+        }
+        image.placed.push(Placed {
+            func: self.func,
+            offset: at as u32,
+            len: len as u32,
+            stencil,
+            covers: covers.clone(),
+        });
+        true
     }
 
     /// The trampolines of the edges with moves, after the blocks.

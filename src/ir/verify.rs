@@ -271,22 +271,8 @@ impl FuncVerifier<'_> {
                 }
             }
             for (i, inst) in block.insts.iter().enumerate() {
-                for &a in &inst.args {
-                    match defs.get(a.index()) {
-                        // Defined earlier in this block: values are defined in order.
-                        Some(&(db, _)) if db as usize == b => {}
-                        Some(_) => later.push((a, b, i + 1)),
-                        None => return false,
-                    }
-                }
-                for &r in &inst.results {
-                    if !define(&mut defs, r, b, i + 1) {
-                        return false;
-                    }
-                }
-                match self.sig(inst) {
-                    Some(sig) if self.shape_ok(inst, &sig) => {}
-                    _ => return false,
+                if !self.inst_ok(&mut defs, &mut later, b, i + 1, inst) {
+                    return false;
                 }
             }
         }
@@ -298,6 +284,57 @@ impl FuncVerifier<'_> {
         let dom = DomTree::new(body);
         (later.iter()).all(|&(v, b, pos)| use_ok(&defs, &dom, v, b, pos))
             && (0..body.blocks.len()).all(|b| self.term(&defs, &dom, b).is_ok())
+    }
+
+    /// The one-pass check of the instruction at position `pos` of block `b`: the rules
+    /// of [`inst`](Self::inst) and [`shape_ok`](Self::shape_ok), its results defined, and
+    /// the uses it cannot settle (a value of another block or not defined yet) left in
+    /// `later`. An operation is checked in one walk over its operands and results; a call
+    /// by its callee's signature.
+    #[inline(always)]
+    fn inst_ok(
+        &self,
+        defs: &mut Defs,
+        later: &mut Vec<(Value, usize, usize)>,
+        b: usize,
+        pos: usize,
+        inst: &Inst,
+    ) -> bool {
+        let values = &self.body.values[..];
+        let (args, results) = (&inst.args[..], &inst.results[..]);
+        for &a in args {
+            match defs.get(a.index()) {
+                // Defined earlier in this block: values are defined in order.
+                Some(&(db, _)) if db as usize == b => {}
+                Some(_) => later.push((a, b, pos)),
+                None => return false,
+            }
+        }
+        let info = inst.op.info();
+        let t = match (info.suffix, inst.ty) {
+            _ if inst.op == Opcode::Call => {
+                return (results.iter()).all(|&r| define(defs, r, b, pos))
+                    && self.sig(inst).is_some_and(|sig| self.shape_ok(inst, &sig));
+            }
+            (Suffix::None, None) => Type::I32,
+            (s, Some(t)) if s != Suffix::None && s.allows(t) => t,
+            _ => return false,
+        };
+        let imm_ok = match info.imm {
+            Imm::None => inst.imm == 0,
+            Imm::Int => inst
+                .ty
+                .is_none_or(|t| t == Type::I64 || inst.imm <= u32::MAX as u64),
+            Imm::Offset => inst.imm <= u32::MAX as u64,
+        };
+        imm_ok
+            && args.len() == info.params.len()
+            && results.len() == info.results.len()
+            && (args.iter().zip(info.params)).all(|(&a, p)| values[a.index()].ty == p.resolve(t))
+            && (results.iter().zip(info.results)).all(|(&r, p)| {
+                define(defs, r, b, pos)
+                    && values.get(r.index()).is_some_and(|d| d.ty == p.resolve(t))
+            })
     }
 
     /// The first error of an invalid function, in text order: definitions first, then

@@ -11,6 +11,7 @@ pub mod abi;
 mod holes;
 mod listing;
 mod patch;
+pub(crate) mod recipe;
 mod table;
 
 pub use holes::{HoleValue, Reloc};

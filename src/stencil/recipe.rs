@@ -1,0 +1,168 @@
+//! Patch recipes: for a stencil whose holes (before its trailing `jmp`) all take an
+//! operand, the result or an offset, what placing it takes, worked out once: its code
+//! padded to a fixed length, so that it is copied without a call, and per hole where the
+//! field is, which number it takes, its addend and the range the field admits.
+//!
+//! Placing by a recipe writes the same bytes as copying the code and calling [`patch`]
+//! for each hole (`every_recipe_places_as_patch_does`).
+//!
+//! [`patch`]: super::patch
+
+use std::sync::OnceLock;
+
+use super::{HoleValue, Kind, Reloc, Stencil, STENCILS};
+
+/// Bytes of code a recipe keeps; longer stencils have none.
+pub(crate) const PADDED: usize = 64;
+
+/// Where a patched number comes from: operands 0 to 3, the result, the offset.
+pub(crate) const RESULT: u8 = 4;
+pub(crate) const OFFSET: u8 = 5;
+
+/// One hole of a recipe.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fill {
+    /// Byte offset of the field.
+    pub offset: u8,
+    /// Which number: an operand's index, [`RESULT`] or [`OFFSET`].
+    pub src: u8,
+    /// Added to the number.
+    pub addend: i32,
+    /// The range the field's value must lie in.
+    pub lo: i64,
+    pub hi: i64,
+}
+
+/// How to place a stencil with its trailing `jmp` (if any) dropped.
+#[derive(Debug)]
+pub(crate) struct Recipe {
+    /// The code, then zeros up to [`PADDED`] bytes.
+    pub code: [u8; PADDED],
+    /// Its length without the trailing `jmp`.
+    pub len: u8,
+    /// The holes to fill, by offset.
+    pub fills: Box<[Fill]>,
+    /// The numbers the holes take, a bit per source.
+    pub needs: u8,
+}
+
+/// The recipe of a stencil of the library, when it has one.
+#[inline]
+pub(crate) fn recipe(stencil: &'static Stencil) -> Option<&'static Recipe> {
+    static RECIPES: OnceLock<Box<[Option<Recipe>]>> = OnceLock::new();
+    let recipes = RECIPES.get_or_init(|| STENCILS.iter().map(make).collect());
+    let i = (stencil as *const Stencil as usize).wrapping_sub(STENCILS.as_ptr() as usize)
+        / std::mem::size_of::<Stencil>();
+    match (STENCILS.get(i), recipes.get(i)) {
+        (Some(s), Some(r)) if std::ptr::eq(s, stencil) => r.as_ref(),
+        _ => None,
+    }
+}
+
+/// The recipe of `s`, if every hole before its trailing `jmp` takes an operand, the result
+/// or an offset and the code is short enough.
+fn make(s: &Stencil) -> Option<Recipe> {
+    let len = s.code.len() - s.tail_jmp as usize;
+    if s.code.len() > PADDED {
+        return None;
+    }
+    let mut fills = Vec::new();
+    let mut needs = 0u8;
+    for h in s.holes.iter().take_while(|h| h.offset as usize + 4 <= len) {
+        let (src, immediate) = match h.value {
+            HoleValue::Operand(n) if n < RESULT => (n, s.kinds.get(n as usize) == Some(&Kind::Imm)),
+            HoleValue::Result => (RESULT, false),
+            HoleValue::Offset => (OFFSET, true),
+            _ => return None,
+        };
+        // The ranges of `patch::field_and_range`.
+        let (lo, hi) = match h.reloc {
+            Reloc::PcRel32 => return None,
+            _ if immediate => (i32::MIN as i64, u32::MAX as i64),
+            Reloc::Abs32 => (0, u32::MAX as i64),
+            Reloc::Abs32S => (i32::MIN as i64, i32::MAX as i64),
+        };
+        fills.push(Fill {
+            offset: u8::try_from(h.offset).ok()?,
+            src,
+            addend: i32::try_from(h.addend).ok()?,
+            lo,
+            hi,
+        });
+        needs |= 1 << src;
+    }
+    let mut code = [0u8; PADDED];
+    code[..s.code.len()].copy_from_slice(s.code);
+    Some(Recipe {
+        code,
+        len: len as u8,
+        fills: fills.into(),
+        needs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{recipe, OFFSET, RESULT};
+    use crate::stencil::{patch, HoleValue, STENCILS};
+
+    /// For every stencil with a recipe and a few numbers per hole, the recipe writes what
+    /// copying the code and patching each hole writes, and refuses what `patch` refuses.
+    #[test]
+    fn every_recipe_places_as_patch_does() {
+        let samples: [i64; 11] = [
+            0,
+            8,
+            -1,
+            -8,
+            0x7fff_ffff,
+            0x1_0000_0000,
+            0x7fff_fff8,
+            0x8000_0000,
+            0xffff_ffff,
+            -0x8000_0000,
+            -0x8000_0001,
+        ];
+        let mut with = 0;
+        for s in STENCILS {
+            let Some(r) = recipe(s) else { continue };
+            with += 1;
+            let len = r.len as usize;
+            assert_eq!(&r.code[..len], &s.code[..len], "{}", s.name);
+            for k in 0..samples.len() {
+                // Numbers by source, different per source.
+                let vals: Vec<i64> = (0..6).map(|i| samples[(k + i) % samples.len()]).collect();
+                // By patch.
+                let mut want = s.code[..len].to_vec();
+                let mut want_ok = true;
+                for h in s.holes.iter().filter(|h| h.offset as usize + 4 <= len) {
+                    let v = match h.value {
+                        HoleValue::Operand(n) => vals[n as usize],
+                        HoleValue::Result => vals[RESULT as usize],
+                        HoleValue::Offset => vals[OFFSET as usize],
+                        other => panic!("{}: a recipe with hole {other:?}", s.name),
+                    };
+                    want_ok &= patch(s, h, &mut want, 0, v).is_ok();
+                }
+                // By the recipe.
+                let mut got = r.code[..len].to_vec();
+                let mut got_ok = true;
+                for f in r.fills.iter() {
+                    match vals[f.src as usize].checked_add(f.addend as i64) {
+                        Some(v) if (f.lo..=f.hi).contains(&v) => {
+                            let at = f.offset as usize;
+                            got[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
+                        }
+                        _ => got_ok = false,
+                    }
+                }
+                assert_eq!(got_ok, want_ok, "{} with {vals:?}", s.name);
+                if want_ok {
+                    assert_eq!(got, want, "{} with {vals:?}", s.name);
+                }
+            }
+        }
+        // The operations' stencils have recipes: most of the library.
+        assert!(with * 2 > STENCILS.len(), "{with} of {}", STENCILS.len());
+    }
+}
