@@ -16,8 +16,8 @@ use smallvec::SmallVec;
 use crate::ir::oplist::Imm;
 use crate::ir::{self, Body, FuncId, Inst, Module, Opcode, TermKind, Terminator, Type, Value};
 use crate::select::cover::{Cover, Covers, Detail, Edge, FuncCover, Instance, Operand, SlotRef};
-use crate::select::extract::iconst;
-use crate::select::single::{inst_instance, inst_stencil, term_instance, term_stencil};
+use crate::select::extract::{iconst, iconst_imms};
+use crate::select::single::{inst_instance, term_instance, term_stencil};
 use crate::select::tiles::tiles;
 use crate::stencil::recipe::{recipe, Recipe, OFFSET, RESULT};
 use crate::stencil::{field, misfit, patch, HoleValue, Stencil};
@@ -482,18 +482,13 @@ impl<'a> FuncEmitter<'a> {
     fn single_inst(&mut self, inst: &Inst) -> Result<(), Fail> {
         // The numbers of the operands: immediates of a constant, else the slots' offsets.
         let mut fills = [0i64; 4];
-        let mut operands = 0;
-        let stencil = if inst.op == Opcode::Iconst {
-            let (stencil, ops) = iconst(inst.ty.unwrap_or(Type::I32), inst.imm);
-            for (f, o) in fills.iter_mut().zip(&ops) {
-                if let Operand::Imm(v) = *o {
-                    *f = v;
-                    operands += 1;
-                }
-            }
-            stencil
+        let (stencil, operands) = if inst.op == Opcode::Iconst {
+            let (stencil, imms, n) = iconst_imms(inst.ty.unwrap_or(Type::I32), inst.imm);
+            fills[..2].copy_from_slice(&imms);
+            (stencil, n)
         } else {
-            let Some((stencil, _)) = inst_stencil(self.module, inst) else {
+            // What `inst_stencil` gives an operation other than a call or a constant.
+            let Some(stencil) = tiles().all_slots.get(inst.op, inst.ty) else {
                 // The located error of a missing stencil.
                 return Err(Fail::Ir(
                     inst_instance(self.module, inst).err().unwrap_or_else(|| {
@@ -501,11 +496,16 @@ impl<'a> FuncEmitter<'a> {
                     }),
                 ));
             };
+            let Some(fills) = fills.get_mut(..inst.args.len()) else {
+                return Err(Fail::Emit(format!(
+                    "`{}` has too many operands",
+                    inst.mnemonic()
+                )));
+            };
             for (f, a) in fills.iter_mut().zip(&inst.args) {
                 *f = 8 * self.slot_of[a.index()] as i64;
-                operands += 1;
             }
-            stencil
+            (stencil, inst.args.len())
         };
         let result = inst
             .results
@@ -579,9 +579,9 @@ impl<'a> FuncEmitter<'a> {
         image.bytes.extend_from_slice(&r.code);
         image.bytes.truncate(at + len);
         let code = &mut image.bytes[at..];
-        for f in r.fills.iter() {
+        for f in r.fills() {
             match vals[f.src as usize].checked_add(f.addend as i64) {
-                Some(v) if (f.lo..=f.hi).contains(&v) => {
+                Some(v) if f.range.holds(v) => {
                     let o = f.offset as usize;
                     code[o..o + 4].copy_from_slice(&(v as u32).to_le_bytes());
                 }

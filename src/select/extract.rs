@@ -53,22 +53,24 @@ const NONE: u32 = u32::MAX;
 
 /// The stencil that puts constant `bits` of type `ty` in a slot, and its operands.
 pub(crate) fn iconst(ty: Type, bits: u64) -> (&'static Stencil, Operands) {
+    let (stencil, imms, n) = iconst_imms(ty, bits);
+    (
+        stencil,
+        imms[..n].iter().map(|&v| Operand::Imm(v)).collect(),
+    )
+}
+
+/// [`iconst`]'s stencil and immediates, the first `n` of the array.
+#[inline]
+pub(crate) fn iconst_imms(ty: Type, bits: u64) -> (&'static Stencil, [i64; 2], usize) {
     let sp = &tiles().special;
     match ty {
-        Type::I32 => (
-            sp.iconst_i32,
-            smallvec::smallvec![Operand::Imm(ty.signed(bits))],
-        ),
-        Type::I64 if (bits as i64) == (bits as i32 as i64) => (
-            sp.iconst_i64,
-            smallvec::smallvec![Operand::Imm(bits as i64)],
-        ),
+        Type::I32 => (sp.iconst_i32, [ty.signed(bits), 0], 1),
+        Type::I64 if (bits as i64) == (bits as i32 as i64) => (sp.iconst_i64, [bits as i64, 0], 1),
         Type::I64 => (
             sp.iconst_i64_wide,
-            smallvec::smallvec![
-                Operand::Imm(bits as u32 as i64),
-                Operand::Imm((bits >> 32) as u32 as i64),
-            ],
+            [bits as u32 as i64, (bits >> 32) as u32 as i64],
+            2,
         ),
     }
 }

@@ -19,6 +19,29 @@ pub(crate) const PADDED: usize = 64;
 pub(crate) const RESULT: u8 = 4;
 pub(crate) const OFFSET: u8 = 5;
 
+/// The range of a field: what the number plus addend must lie in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Range {
+    /// A sign-extended field (a displacement): `i32`.
+    I32,
+    /// A zero-extended field: `u32`.
+    U32,
+    /// An immediate, of which the stencil reads the low 32 bits: `i32` or `u32`.
+    Imm,
+}
+
+impl Range {
+    /// True when `v` lies in the range.
+    #[inline(always)]
+    pub fn holds(self, v: i64) -> bool {
+        match self {
+            Range::I32 => v as i32 as i64 == v,
+            Range::U32 => v as u32 as i64 == v,
+            Range::Imm => v >= i32::MIN as i64 && v <= u32::MAX as i64,
+        }
+    }
+}
+
 /// One hole of a recipe.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fill {
@@ -26,12 +49,14 @@ pub(crate) struct Fill {
     pub offset: u8,
     /// Which number: an operand's index, [`RESULT`] or [`OFFSET`].
     pub src: u8,
+    /// The range the field's value must lie in.
+    pub range: Range,
     /// Added to the number.
     pub addend: i32,
-    /// The range the field's value must lie in.
-    pub lo: i64,
-    pub hi: i64,
 }
+
+/// The most holes a recipe fills.
+const FILLS: usize = 6;
 
 /// How to place a stencil with its trailing `jmp` (if any) dropped.
 #[derive(Debug)]
@@ -40,10 +65,19 @@ pub(crate) struct Recipe {
     pub code: [u8; PADDED],
     /// Its length without the trailing `jmp`.
     pub len: u8,
-    /// The holes to fill, by offset.
-    pub fills: Box<[Fill]>,
     /// The numbers the holes take, a bit per source.
     pub needs: u8,
+    /// How many of `fills` there are.
+    count: u8,
+    fills: [Fill; FILLS],
+}
+
+impl Recipe {
+    /// The holes to fill, by offset.
+    #[inline(always)]
+    pub fn fills(&self) -> &[Fill] {
+        &self.fills[..self.count as usize]
+    }
 }
 
 /// The recipe of a stencil of the library, when it has one.
@@ -66,7 +100,13 @@ fn make(s: &Stencil) -> Option<Recipe> {
     if s.code.len() > PADDED {
         return None;
     }
-    let mut fills = Vec::new();
+    let mut fills = [Fill {
+        offset: 0,
+        src: 0,
+        range: Range::I32,
+        addend: 0,
+    }; FILLS];
+    let mut count = 0;
     let mut needs = 0u8;
     for h in s.holes.iter().take_while(|h| h.offset as usize + 4 <= len) {
         let (src, immediate) = match h.value {
@@ -76,19 +116,19 @@ fn make(s: &Stencil) -> Option<Recipe> {
             _ => return None,
         };
         // The ranges of `patch::field_and_range`.
-        let (lo, hi) = match h.reloc {
+        let range = match h.reloc {
             Reloc::PcRel32 => return None,
-            _ if immediate => (i32::MIN as i64, u32::MAX as i64),
-            Reloc::Abs32 => (0, u32::MAX as i64),
-            Reloc::Abs32S => (i32::MIN as i64, i32::MAX as i64),
+            _ if immediate => Range::Imm,
+            Reloc::Abs32 => Range::U32,
+            Reloc::Abs32S => Range::I32,
         };
-        fills.push(Fill {
+        *fills.get_mut(count)? = Fill {
             offset: u8::try_from(h.offset).ok()?,
             src,
+            range,
             addend: i32::try_from(h.addend).ok()?,
-            lo,
-            hi,
-        });
+        };
+        count += 1;
         needs |= 1 << src;
     }
     let mut code = [0u8; PADDED];
@@ -96,8 +136,9 @@ fn make(s: &Stencil) -> Option<Recipe> {
     Some(Recipe {
         code,
         len: len as u8,
-        fills: fills.into(),
         needs,
+        count: count as u8,
+        fills,
     })
 }
 
@@ -147,9 +188,9 @@ mod tests {
                 // By the recipe.
                 let mut got = r.code[..len].to_vec();
                 let mut got_ok = true;
-                for f in r.fills.iter() {
+                for f in r.fills() {
                     match vals[f.src as usize].checked_add(f.addend as i64) {
-                        Some(v) if (f.lo..=f.hi).contains(&v) => {
+                        Some(v) if f.range.holds(v) => {
                             let at = f.offset as usize;
                             got[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
                         }
