@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 use crate::ir::oplist::Imm;
 use crate::ir::{self, Body, FuncId, Inst, Module, Opcode, TermKind, Terminator, Type, Value};
 use crate::select::cover::{Cover, Covers, Detail, Edge, FuncCover, Instance, Operand, SlotRef};
-use crate::select::extract::{iconst, iconst_imms};
+use crate::select::extract::iconst_imms;
 use crate::select::single::{inst_instance, term_instance, term_stencil};
 use crate::select::tiles::tiles;
 use crate::stencil::recipe::{recipe, Recipe, OFFSET, RESULT};
@@ -523,6 +523,7 @@ impl<'a> FuncEmitter<'a> {
     /// Places an operation's stencil, its trailing `jmp` dropped: `operands` the numbers
     /// of its operands (frame offsets, immediates), `result` its result's frame offset,
     /// `off` a memory access's offset.
+    #[inline]
     fn operation(
         &mut self,
         stencil: &'static Stencil,
@@ -536,6 +537,20 @@ impl<'a> FuncEmitter<'a> {
                 return Ok(());
             }
         }
+        self.operation_by_holes(stencil, covers, operands, result, off)
+    }
+
+    /// [`operation`](Self::operation) for a stencil without a recipe, or whose recipe
+    /// declined: hole by hole, each error named.
+    #[inline(never)]
+    fn operation_by_holes(
+        &mut self,
+        stencil: &'static Stencil,
+        covers: Covers,
+        operands: &[i64],
+        result: Option<i64>,
+        off: i64,
+    ) -> Result<(), String> {
         let grow = self.data.grow_helper;
         self.place(stencil, stencil.tail_jmp > 0, covers, |h| match h {
             HoleValue::Operand(n) => operands.get(n as usize).map(|&v| Fill::Num(v)),
@@ -550,7 +565,7 @@ impl<'a> FuncEmitter<'a> {
     /// Places `stencil` by its recipe, as [`place`](Self::place) would with the numbers
     /// of [`operation`](Self::operation); false, placing nothing, when the recipe needs a
     /// number not given or a number does not fit its field (`place` then says which).
-    #[inline]
+    #[inline(always)]
     fn by_recipe(
         &mut self,
         r: &Recipe,
@@ -808,25 +823,18 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn one_move(&mut self, m: Move) -> Result<(), String> {
-        let result = 8 * m.dst as i64;
-        let sp = &tiles().special;
-        let (stencil, ops): (&'static Stencil, [i64; 2]) = match m.src {
-            Src::Slot(s) => (sp.copy, [8 * s as i64, 0]),
-            Src::Imm(v) => {
-                let (stencil, ops) = iconst(m.ty, v as u64);
-                let imm = |i: usize| match ops.get(i) {
-                    Some(Operand::Imm(x)) => *x,
-                    _ => 0,
-                };
-                (stencil, [imm(0), imm(1)])
+        let result = Some(8 * m.dst as i64);
+        let covers = Covers::Name("move");
+        match m.src {
+            Src::Slot(s) => {
+                let copy = tiles().special.copy;
+                self.operation(copy, covers, &[8 * s as i64], result, 0)
             }
-        };
-        self.place(stencil, true, Covers::Name("move"), |h| match h {
-            HoleValue::Operand(n) => ops.get(n as usize).map(|&v| Fill::Num(v)),
-            HoleValue::Result => Some(Fill::Num(result)),
-            HoleValue::Continue => Some(Fill::Next),
-            _ => None,
-        })
+            Src::Imm(v) => {
+                let (stencil, imms, n) = iconst_imms(m.ty, v as u64);
+                self.operation(stencil, covers, &imms[..n], result, 0)
+            }
+        }
     }
 
     fn call(

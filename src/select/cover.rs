@@ -9,7 +9,7 @@ use crate::ir::{self, BlockId, FuncId, Opcode, Type, Value};
 use crate::stencil::Stencil;
 
 /// The IR operations a stencil instance stands for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Covers {
     /// One IR instruction, covered by its own stencil (`iadd.i32`).
     Op(Opcode, Option<Type>),
