@@ -611,7 +611,7 @@ impl<'a> FuncEmitter<'a> {
             offset: at as u32,
             len: len as u32,
             stencil,
-            covers: covers.clone(),
+            covers: *covers,
         });
         true
     }
@@ -646,7 +646,7 @@ impl<'a> FuncEmitter<'a> {
                 };
                 let fills = self.operand_fills(inst);
                 let result = inst.result.map(|r| 8 * self.slot(r) as i64);
-                self.operation(inst.stencil, inst.covers.clone(), &fills, result, off)?;
+                self.operation(inst.stencil, inst.covers, &fills, result, off)?;
             }
             Detail::Call {
                 func,
@@ -662,11 +662,11 @@ impl<'a> FuncEmitter<'a> {
             }
             Detail::BrTable { targets, default } => {
                 let fills = self.operand_fills(inst);
-                self.br_table(inst.stencil, inst.covers.clone(), &fills, targets, *default)?;
+                self.br_table(inst.stencil, inst.covers, &fills, targets, *default)?;
             }
             Detail::Return(vals) => {
                 let moves = self.result_moves(vals.iter().map(|&v| self.src(v)));
-                self.ret(inst.stencil, inst.covers.clone(), moves)?;
+                self.ret(inst.stencil, inst.covers, moves)?;
             }
         }
         Ok(())
@@ -698,14 +698,14 @@ impl<'a> FuncEmitter<'a> {
         let els_to = self.edge_target(els);
         let is_next = |t: &Target| matches!(t, Target::Label(l) if Some(*l) == next);
         if s.tail_jmp > 0 && is_next(&els_to) {
-            self.place(s, true, covers.clone(), |h| match h {
+            self.place(s, true, *covers, |h| match h {
                 HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
                 HoleValue::Target => Some(Fill::At(then_to)),
                 _ => None,
             })
         } else if s.tail_jmp > 0 && s.tail_jcc > 0 && is_next(&then_to) {
             let at = self.image.bytes.len();
-            self.place(s, true, covers.clone(), |h| match h {
+            self.place(s, true, *covers, |h| match h {
                 HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
                 HoleValue::Target => Some(Fill::At(els_to)),
                 _ => None,
@@ -716,7 +716,7 @@ impl<'a> FuncEmitter<'a> {
                 Err(format!("`{}` has no branch to invert", s.name))
             }
         } else {
-            self.place(s, false, covers.clone(), |h| match h {
+            self.place(s, false, *covers, |h| match h {
                 HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
                 HoleValue::Target => Some(Fill::At(then_to)),
                 HoleValue::Continue => Some(Fill::At(els_to)),
@@ -862,7 +862,7 @@ impl<'a> FuncEmitter<'a> {
         let frame = self.frame_size() as i64;
         let desc = self.data.callee[func.0 as usize];
         let helper = self.data.import_helper;
-        self.place(inst.stencil, true, inst.covers.clone(), |h| match h {
+        self.place(inst.stencil, true, inst.covers, |h| match h {
             HoleValue::FrameSize => Some(Fill::Num(frame)),
             HoleValue::Callee if !import => Some(Fill::At(Target::Data(desc))),
             HoleValue::ImportHelper if import => Some(Fill::At(Target::Data(helper))),
