@@ -20,6 +20,9 @@ use egg::{ENodeOrVar, Id, Language, PatternAst, Var};
 use super::fold::{fold, Data, Graph};
 use super::lang::{Node, NodeOp, OpSet};
 
+/// Variables bound to classes, as a pattern's match binds them.
+pub type Binds = [(Var, Id)];
+
 /// A fast hash map for small keys.
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<rustc_hash::FxHasher>>;
 
@@ -72,6 +75,36 @@ impl Dag {
     /// What folding knows of class `id`.
     pub fn data(&self, id: Id) -> Data {
         self.data[ix(id)]
+    }
+
+    /// Adds `node` to class `class`, as the e-graph does when a rule makes it equal to
+    /// that class: true when it is new, false when the class has it already; `None`,
+    /// changing nothing, when the e-graph would merge two classes instead (the node is
+    /// in another class, or it folds to a constant the class is not).
+    pub fn add_to(&mut self, class: Id, node: Node) -> Option<bool> {
+        if let Some(&c) = self.memo.get(&node) {
+            return (c == class).then_some(false);
+        }
+        let data = fold(&node, |a| self.data[ix(a)].konst);
+        if data.konst.is_some() && data.konst != self.data[ix(class)].konst {
+            return None;
+        }
+        self.memo.insert(node.clone(), class);
+        self.nodes.push((class, node));
+        Some(true)
+    }
+
+    /// How far the graph has grown, for [`undo`](Self::undo).
+    pub fn mark(&self) -> (usize, usize) {
+        (self.nodes.len(), self.data.len())
+    }
+
+    /// Forgets every node and class made since `mark`.
+    pub fn undo(&mut self, mark: (usize, usize)) {
+        for (_, n) in self.nodes.drain(mark.0..) {
+            self.memo.remove(&n);
+        }
+        self.data.truncate(mark.1);
     }
 
     /// The number of nodes.
@@ -234,38 +267,54 @@ impl FlatGraph {
     /// wherever it appears. This is egg's e-matching, on a graph that holds its classes
     /// as the e-graph would.
     pub fn any_match(&self, ast: &PatternAst<Node>) -> bool {
+        let mut found = false;
+        self.each_match(ast, &mut |_, _| {
+            found = true;
+            true
+        });
+        found
+    }
+
+    /// Calls `f` with the class and the variables' classes of every match of pattern
+    /// `ast` (as [`any_match`](Self::any_match) finds them), class by class, until `f`
+    /// returns true.
+    pub fn each_match(&self, ast: &PatternAst<Node>, f: &mut dyn FnMut(Id, &Binds) -> bool) {
         let Some(root) = ast.as_ref().len().checked_sub(1) else {
-            return false;
+            return;
         };
         let mut todo = Vec::new();
         let mut binds = Vec::new();
-        self.ids().any(|c| {
+        for c in self.ids() {
             todo.push((Id::from(root), c));
-            let found = self.solve(ast, &mut todo, &mut binds);
+            let stop = self.solve(ast, &mut todo, &mut binds, &mut |b| f(c, b));
             todo.clear();
-            found
-        })
+            if stop {
+                return;
+            }
+        }
     }
 
-    /// True when every (pattern node, class) pair of `todo` matches at once, given the
-    /// variables bound so far. Leaves `todo` and `binds` as it found them.
+    /// Calls `f` with the bindings of every way in which the (pattern node, class) pairs
+    /// of `todo` match at once, given the variables bound so far, until `f` returns true;
+    /// returns whether it did. Leaves `todo` and `binds` as it found them.
     fn solve(
         &self,
         ast: &PatternAst<Node>,
         todo: &mut Vec<(Id, Id)>,
         binds: &mut Vec<(Var, Id)>,
+        f: &mut dyn FnMut(&Binds) -> bool,
     ) -> bool {
         let Some((p, c)) = todo.pop() else {
-            return true;
+            return f(binds);
         };
-        let found = match &ast[p] {
+        let stop = match &ast[p] {
             ENodeOrVar::Var(v) => match binds.iter().find(|(x, _)| x == v) {
-                Some(&(_, bound)) => bound == c && self.solve(ast, todo, binds),
+                Some(&(_, bound)) => bound == c && self.solve(ast, todo, binds, f),
                 None => {
                     binds.push((*v, c));
-                    let found = self.solve(ast, todo, binds);
+                    let stop = self.solve(ast, todo, binds, f);
                     binds.pop();
-                    found
+                    stop
                 }
             },
             ENodeOrVar::ENode(pn) => self.nodes(c).iter().any(|n| {
@@ -274,13 +323,13 @@ impl FlatGraph {
                 }
                 let mark = todo.len();
                 todo.extend(pn.args.iter().copied().zip(n.args.iter().copied()));
-                let found = self.solve(ast, todo, binds);
+                let stop = self.solve(ast, todo, binds, f);
                 todo.truncate(mark);
-                found
+                stop
             }),
         };
         todo.push((p, c));
-        found
+        stop
     }
 
     /// A rewritten e-graph, frozen: `first[c]` is the e-class of [`Dag`] class `c`, and

@@ -79,6 +79,18 @@ pub struct Rulebook {
     at: Vec<u32>,
     /// The other rewrites: a left side that is a variable, or no pattern.
     unrooted: Vec<u32>,
+    /// Each rewrite's right side, as [`saturate_in_place`] applies it.
+    rhs: Vec<Rhs>,
+}
+
+/// A rewrite's right side.
+enum Rhs {
+    /// A pattern: its nodes added, its root made equal to the matched class.
+    Pattern(egg::PatternAst<Node>),
+    /// `sub-const.T`'s: `(iadd.T ?a -c)` for the constant `c` of `?c`.
+    NegatedConstant { ty: Type, a: egg::Var, c: egg::Var },
+    /// Something else, which only the e-graph applies.
+    Opaque,
 }
 
 impl Rulebook {
@@ -109,6 +121,22 @@ impl Rulebook {
             rooted.extend(rules);
             at.push(rooted.len() as u32);
         }
+        let rhs = (rewrites.iter())
+            .map(|r| match r.applier.get_pattern_ast() {
+                Some(ast) => Rhs::Pattern(ast.clone()),
+                None => [Type::I32, Type::I64]
+                    .into_iter()
+                    .find(|ty| r.name.as_str() == format!("sub-const.{ty}"))
+                    .and_then(|ty| {
+                        Some(Rhs::NegatedConstant {
+                            ty,
+                            a: "?a".parse().ok()?,
+                            c: "?c".parse().ok()?,
+                        })
+                    })
+                    .unwrap_or(Rhs::Opaque),
+            })
+            .collect();
         Rulebook {
             rewrites,
             needs,
@@ -116,6 +144,7 @@ impl Rulebook {
             rooted,
             at,
             unrooted,
+            rhs,
         }
     }
 
@@ -132,6 +161,18 @@ impl Rulebook {
     /// True when some rule may match in `g`: its left side is not a pattern, or it is
     /// one that matches. Only the rules rooted at a kind that `g` holds are tried, and
     /// only when `g` holds every kind they need.
+    /// The rules that may match in a graph holding the kinds `present`, in order: those
+    /// rooted at a kind it holds and the unrooted ones, when it holds every kind they
+    /// need.
+    fn candidates(&self, present: OpSet, out: &mut Vec<u32>) {
+        out.clear();
+        let rooted_at = |b: usize| &self.rooted[self.at[b] as usize..self.at[b + 1] as usize];
+        out.extend(present.kind_bits().flat_map(rooted_at));
+        out.extend_from_slice(&self.unrooted);
+        out.retain(|&r| present.covers(&self.needs[r as usize]));
+        out.sort_unstable();
+    }
+
     fn any_matches(&self, g: &flat::FlatGraph) -> bool {
         let present = g.kinds();
         let try_rule = |&r: &u32| {
@@ -188,6 +229,37 @@ impl Selector {
     /// An operation no stencil covers, located at it.
     pub fn cover(&self, module: &Module) -> Result<Cover, Error> {
         cover_module(module, &self.rewrites, &self.limits)
+    }
+
+    /// The graph of `block` rewritten in place and by the e-graph, each with why it
+    /// stopped; the first is `None` when rewriting in place declines. Selection uses
+    /// the first where there is one, so the two must agree (`tests/cover.rs`).
+    #[doc(hidden)]
+    pub fn rewrite_both_ways(
+        &self,
+        body: &crate::ir::Body,
+        block: &crate::ir::Block,
+        facts: &graph::Facts,
+    ) -> (
+        Option<(flat::FlatGraph, Saturation)>,
+        (flat::FlatGraph, Saturation),
+    ) {
+        let (book, limits) = (&*self.rewrites, &self.limits);
+        let mut bg = graph::build(body, block, facts);
+        let mut flat = bg.graph.flatten();
+        let in_place = saturate_in_place(&mut bg.graph, book, limits, &mut flat).map(|it| {
+            let (nodes, classes) = (flat.total_nodes(), flat.len());
+            let saturation = Saturation {
+                reason: "saturated",
+                iterations: it,
+                nodes,
+                classes,
+            };
+            (flat, saturation)
+        });
+        let (by_egg, saturation, _) =
+            saturate_by_egg(graph::build(body, block, facts), book, limits);
+        (in_place, (by_egg.graph, saturation))
     }
 
     /// How many rewrites the selector applies.
@@ -343,23 +415,17 @@ fn saturate(
     limits: &Limits,
     spare: flat::FlatGraph,
 ) -> (graph::BlockGraph, Saturation, flat::Dag) {
-    let rules = &book.rewrites;
-    // The clock starts when rewriting does (`start`): a block that is not rewritten
+    // The clock starts when the e-graph does: a block rewritten in place or not at all
     // reads no clock.
-    let stop = |iterations: usize, size: usize, start: Option<Instant>| {
-        if rules.is_empty() {
-            Some("no rules")
-        } else if iterations >= limits.iterations {
-            Some("iteration limit")
-        } else if start.is_some_and(|s| s.elapsed() >= limits.time) {
-            Some("time limit")
-        } else if size > limits.nodes {
-            Some("node limit")
-        } else {
-            None
-        }
+    let first_stop = if book.rewrites.is_empty() {
+        Some("no rules")
+    } else if limits.iterations == 0 {
+        Some("iteration limit")
+    } else if bg.graph.len() > limits.nodes {
+        Some("node limit")
+    } else {
+        None
     };
-    let first_stop = stop(0, bg.graph.len(), None);
     let mut loaded = spare;
     bg.graph.flatten_into(&mut loaded);
     if first_stop.is_some() || !book.any_matches(&loaded) {
@@ -373,12 +439,44 @@ fn saturate(
         let (bg, dag) = bg.swap_graph(g);
         return (bg, saturation, dag);
     }
+    let mut bg = bg;
+    if let Some(iterations) = saturate_in_place(&mut bg.graph, book, limits, &mut loaded) {
+        let saturation = Saturation {
+            reason: "saturated",
+            iterations,
+            nodes: loaded.total_nodes(),
+            classes: loaded.len(),
+        };
+        let (bg, dag) = bg.swap_graph(loaded);
+        return (bg, saturation, dag);
+    }
+    saturate_by_egg(bg, book, limits)
+}
+
+/// [`saturate`] by the e-graph: `bg` loaded into it, rewritten within `limits`, frozen.
+fn saturate_by_egg(
+    bg: graph::BlockGraph<flat::Dag>,
+    book: &Rulebook,
+    limits: &Limits,
+) -> (graph::BlockGraph, Saturation, flat::Dag) {
+    let rules = &book.rewrites;
+    let stop = |iterations: usize, size: usize, start: Instant| {
+        if iterations >= limits.iterations {
+            Some("iteration limit")
+        } else if start.elapsed() >= limits.time {
+            Some("time limit")
+        } else if size > limits.nodes {
+            Some("node limit")
+        } else {
+            None
+        }
+    };
     let start = Instant::now();
     let (mut g, first) = bg.graph.to_egraph();
     let mut iterations = 0;
     let mut found = Vec::new();
     let reason = loop {
-        if let Some(why) = stop(iterations, g.total_size(), Some(start)) {
+        if let Some(why) = stop(iterations, g.total_size(), start) {
             break why;
         }
         let present = OpSet::of_graph(&g);
@@ -423,6 +521,120 @@ fn saturate(
     let class = |c: Id| Id::from(number[usize::from(g.find(first[usize::from(c)]))] as usize);
     let (bg, dag) = bg.map(flat, class);
     (bg, saturation, dag)
+}
+
+/// Rewrites `dag` as the e-graph would, without it, while every rule application only
+/// adds nodes, no two classes merging: round by round, every match of every rule in the
+/// graph as the round found it (`flat`, which it leaves holding the result) applied, up
+/// to a round that changes nothing. Returns the number of rounds, which is the number
+/// of iterations the e-graph takes to saturate the same way. `None`, with `dag` as it
+/// was, when an application would merge classes or a limit would be reached: the
+/// e-graph then does it all.
+fn saturate_in_place(
+    dag: &mut flat::Dag,
+    book: &Rulebook,
+    limits: &Limits,
+    flat: &mut flat::FlatGraph,
+) -> Option<usize> {
+    let mark = dag.mark();
+    // Per match: the rule, the class, the variables' classes.
+    type Match = (usize, Id, smallvec::SmallVec<[(egg::Var, Id); 4]>);
+    let mut found: Vec<Match> = Vec::new();
+    let mut rules = Vec::new();
+    let mut iterations = 0;
+    let done = loop {
+        if iterations >= limits.iterations || dag.len() > limits.nodes {
+            break None;
+        }
+        book.candidates(flat.kinds(), &mut rules);
+        found.clear();
+        let mut opaque = false;
+        for &r in &rules {
+            let r = r as usize;
+            match &book.patterns[r] {
+                Some(lhs) => flat.each_match(lhs, &mut |c, binds| {
+                    found.push((r, c, binds.iter().copied().collect()));
+                    false
+                }),
+                None => opaque = true,
+            }
+        }
+        if opaque {
+            break None;
+        }
+        iterations += 1;
+        if found.is_empty() {
+            break Some(iterations);
+        }
+        let mut changed = false;
+        let mut merges = false;
+        for (r, c, binds) in &found {
+            match apply_in_place(dag, &book.rhs[*r], *c, binds) {
+                Some(added) => changed |= added,
+                None => {
+                    merges = true;
+                    break;
+                }
+            }
+        }
+        if merges || dag.len() > limits.nodes {
+            break None;
+        }
+        if !changed {
+            break Some(iterations);
+        }
+        dag.flatten_into(flat);
+    };
+    if done.is_none() {
+        dag.undo(mark);
+        dag.flatten_into(flat);
+    }
+    done
+}
+
+/// Applies right side `rhs` to class `class` with the variables' classes `binds`: true
+/// when it added a node, false when the class had it already; `None` when the e-graph
+/// would merge classes (or the right side is opaque).
+fn apply_in_place(
+    dag: &mut flat::Dag,
+    rhs: &Rhs,
+    class: Id,
+    binds: &[(egg::Var, Id)],
+) -> Option<bool> {
+    let bound = |v: &egg::Var| binds.iter().find(|(x, _)| x == v).map(|&(_, c)| c);
+    match rhs {
+        Rhs::Pattern(ast) => {
+            let nodes = ast.as_ref();
+            let mut ids: smallvec::SmallVec<[Id; 8]> = smallvec::SmallVec::new();
+            for (i, n) in nodes.iter().enumerate() {
+                let id = match n {
+                    egg::ENodeOrVar::Var(v) => bound(v)?,
+                    egg::ENodeOrVar::ENode(node) => {
+                        let mut node = node.clone();
+                        for a in node.args.iter_mut() {
+                            *a = ids[usize::from(*a)];
+                        }
+                        if i + 1 == nodes.len() {
+                            return dag.add_to(class, node);
+                        }
+                        dag.add(node)
+                    }
+                };
+                ids.push(id);
+            }
+            // A right side that is a variable: equal to the class, or a merge.
+            (ids.last() == Some(&class)).then_some(false)
+        }
+        Rhs::NegatedConstant { ty, a, c } => {
+            let (a, c) = (bound(a)?, bound(c)?);
+            let Some(bits) = dag.data(c).konst else {
+                return Some(false);
+            };
+            let neg = dag.add(Node::constant(*ty, bits.wrapping_neg()));
+            dag.add_to(class, Node::new(NodeOp::Pure(Opcode::Iadd, *ty), [a, neg]))
+        }
+        Rhs::Opaque => None,
+    }
 }
 
 /// The cost of one stencil per IR operation: constants by `iconst`, every other
