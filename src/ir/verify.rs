@@ -150,6 +150,19 @@ fn define(defs: &mut Defs, v: Value, b: usize, pos: usize) -> bool {
     }
 }
 
+/// True when the immediate of `inst` (an operation described by `info`) is in range: none
+/// is 0, a constant fits its type's bits, an offset fits 32 bits.
+#[inline]
+fn imm_ok(inst: &Inst, info: &OpInfo) -> bool {
+    match info.imm {
+        Imm::None => inst.imm == 0,
+        Imm::Int => inst
+            .ty
+            .is_none_or(|t| t == Type::I64 || inst.imm <= u32::MAX as u64),
+        Imm::Offset => inst.imm <= u32::MAX as u64,
+    }
+}
+
 /// True when `v` may be used at `pos` of block `b`: defined before it in the block, or in
 /// a block that dominates it.
 #[inline]
@@ -320,14 +333,7 @@ impl FuncVerifier<'_> {
             (s, Some(t)) if s != Suffix::None && s.allows(t) => t,
             _ => return false,
         };
-        let imm_ok = match info.imm {
-            Imm::None => inst.imm == 0,
-            Imm::Int => inst
-                .ty
-                .is_none_or(|t| t == Type::I64 || inst.imm <= u32::MAX as u64),
-            Imm::Offset => inst.imm <= u32::MAX as u64,
-        };
-        imm_ok
+        imm_ok(inst, info)
             && args.len() == info.params.len()
             && results.len() == info.results.len()
             && (args.iter().zip(info.params)).all(|(&a, p)| values[a.index()].ty == p.resolve(t))
@@ -472,14 +478,7 @@ impl FuncVerifier<'_> {
                     && (results.iter().zip(&s.results)).all(|(&r, &p)| ty(r) == Some(p))
             }
         };
-        let imm_ok = match inst.op.info().imm {
-            Imm::None => inst.imm == 0,
-            Imm::Int => inst
-                .ty
-                .is_none_or(|t| t == Type::I64 || inst.imm <= u32::MAX as u64),
-            Imm::Offset => inst.imm <= u32::MAX as u64,
-        };
-        types_ok && imm_ok
+        types_ok && imm_ok(inst, inst.op.info())
     }
 
     /// The error of an instruction whose operands, results or immediate are wrong.

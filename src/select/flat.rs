@@ -3,7 +3,8 @@
 //! [`Dag`] is a block loaded without rewriting: hash-consed and constant-folded exactly as
 //! the e-graph does it (a node whose operands are constants joins its constant's class),
 //! its classes numbered in the order they are made. A block that no rule can rewrite is
-//! covered straight from it; any other is loaded into an `egg` e-graph and rewritten.
+//! covered straight from it, one whose rewrites only add nodes is rewritten in it
+//! ([`Dag::add_to`]), and any other is loaded into an `egg` e-graph and rewritten.
 //!
 //! [`FlatGraph`] is either, frozen: classes numbered densely from 0, the classes of the
 //! block's own values keeping their [`Dag`] numbers (the least one, where rewriting merged

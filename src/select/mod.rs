@@ -66,8 +66,8 @@ pub struct Selector {
 }
 
 /// Rewrites ready to search: each with the node kinds its left side needs, so that a
-/// block that lacks one of them is not searched for it at all, and its pattern, to
-/// match a block before it is loaded into an e-graph.
+/// block that lacks one of them is not searched for it at all, and its two sides as
+/// patterns, to rewrite a block without an e-graph where no classes merge.
 pub struct Rulebook {
     rewrites: Vec<Rewrite<Node, Fold>>,
     needs: Vec<OpSet>,
@@ -93,8 +93,25 @@ enum Rhs {
     Opaque,
 }
 
+impl Rhs {
+    /// `r` with its right side: its pattern, or opaque.
+    fn paired(r: Rewrite<Node, Fold>) -> (Rewrite<Node, Fold>, Rhs) {
+        let rhs =
+            (r.applier.get_pattern_ast()).map_or(Rhs::Opaque, |ast| Rhs::Pattern(ast.clone()));
+        (r, rhs)
+    }
+}
+
 impl Rulebook {
+    /// The rulebook of `rewrites`. A right side that is not a pattern is applied only by
+    /// the e-graph; [`Selector::new`] gives the built-in ones theirs.
     pub fn new(rewrites: Vec<Rewrite<Node, Fold>>) -> Rulebook {
+        Rulebook::with_sides(rewrites.into_iter().map(Rhs::paired))
+    }
+
+    /// The rulebook of rewrites with their right sides as rewriting in place applies them.
+    fn with_sides(rules: impl IntoIterator<Item = (Rewrite<Node, Fold>, Rhs)>) -> Rulebook {
+        let (rewrites, rhs): (Vec<_>, Vec<_>) = rules.into_iter().unzip();
         let needs = rewrites
             .iter()
             .map(|r| {
@@ -121,22 +138,6 @@ impl Rulebook {
             rooted.extend(rules);
             at.push(rooted.len() as u32);
         }
-        let rhs = (rewrites.iter())
-            .map(|r| match r.applier.get_pattern_ast() {
-                Some(ast) => Rhs::Pattern(ast.clone()),
-                None => [Type::I32, Type::I64]
-                    .into_iter()
-                    .find(|ty| r.name.as_str() == format!("sub-const.{ty}"))
-                    .and_then(|ty| {
-                        Some(Rhs::NegatedConstant {
-                            ty,
-                            a: "?a".parse().ok()?,
-                            c: "?c".parse().ok()?,
-                        })
-                    })
-                    .unwrap_or(Rhs::Opaque),
-            })
-            .collect();
         Rulebook {
             rewrites,
             needs,
@@ -158,9 +159,6 @@ impl Rulebook {
         &self.needs
     }
 
-    /// True when some rule may match in `g`: its left side is not a pattern, or it is
-    /// one that matches. Only the rules rooted at a kind that `g` holds are tried, and
-    /// only when `g` holds every kind they need.
     /// The rules that may match in a graph holding the kinds `present`, in order: those
     /// rooted at a kind it holds and the unrooted ones, when it holds every kind they
     /// need.
@@ -171,19 +169,6 @@ impl Rulebook {
         out.extend_from_slice(&self.unrooted);
         out.retain(|&r| present.covers(&self.needs[r as usize]));
         out.sort_unstable();
-    }
-
-    fn any_matches(&self, g: &flat::FlatGraph) -> bool {
-        let present = g.kinds();
-        let try_rule = |&r: &u32| {
-            let (need, pattern) = (&self.needs[r as usize], &self.patterns[r as usize]);
-            present.covers(need) && pattern.as_ref().is_none_or(|p| g.any_match(p))
-        };
-        let rooted_at = |b: usize| &self.rooted[self.at[b] as usize..self.at[b + 1] as usize];
-        present
-            .kind_bits()
-            .any(|b| rooted_at(b).iter().any(try_rule))
-            || self.unrooted.iter().any(try_rule)
     }
 }
 
@@ -199,9 +184,8 @@ impl Selector {
             // The shipped rules are parsed, checked and compiled by the tests.
             BUILT_IN
                 .get_or_init(|| {
-                    let mut all = rules::rewrites(&rules::default_rules()).unwrap_or_default();
-                    all.extend(code_rewrites());
-                    Arc::new(Rulebook::new(all))
+                    let all = rules::rewrites(&rules::default_rules()).unwrap_or_default();
+                    Arc::new(with_code_rules(all, true))
                 })
                 .clone()
         } else {
@@ -211,11 +195,8 @@ impl Selector {
                 Vec::new()
             };
             all.extend(config.rules.iter().cloned());
-            let mut rewrites = rules::rewrites(&all)?;
-            if config.default_rules {
-                rewrites.extend(code_rewrites());
-            }
-            Arc::new(Rulebook::new(rewrites))
+            let rewrites = rules::rewrites(&all)?;
+            Arc::new(with_code_rules(rewrites, config.default_rules))
         };
         Ok(Selector {
             rewrites,
@@ -247,16 +228,18 @@ impl Selector {
         let (book, limits) = (&*self.rewrites, &self.limits);
         let mut bg = graph::build(body, block, facts);
         let mut flat = bg.graph.flatten();
-        let in_place = saturate_in_place(&mut bg.graph, book, limits, &mut flat).map(|it| {
-            let (nodes, classes) = (flat.total_nodes(), flat.len());
-            let saturation = Saturation {
-                reason: "saturated",
-                iterations: it,
-                nodes,
-                classes,
-            };
-            (flat, saturation)
-        });
+        let tables = &mut InPlace::default();
+        let in_place =
+            saturate_in_place(&mut bg.graph, book, limits, &mut flat, tables).map(|it| {
+                let (nodes, classes) = (flat.total_nodes(), flat.len());
+                let saturation = Saturation {
+                    reason: "saturated",
+                    iterations: it,
+                    nodes,
+                    classes,
+                };
+                (flat, saturation)
+            });
         let (by_egg, saturation, _) =
             saturate_by_egg(graph::build(body, block, facts), book, limits);
         (in_place, (by_egg.graph, saturation))
@@ -272,18 +255,28 @@ impl Selector {
 /// `sub-const.T`, `x - c = x + (-c)` for a constant `c` (so a counter counted down fuses
 /// into add-compare-branch like one counted up).
 pub fn code_rewrites() -> Vec<Rewrite<Node, Fold>> {
+    code_rules().into_iter().map(|(r, _)| r).collect()
+}
+
+/// [`code_rewrites`] with their right sides.
+fn code_rules() -> Vec<(Rewrite<Node, Fold>, Rhs)> {
     [Type::I32, Type::I64]
         .into_iter()
         .filter_map(|ty| {
             let lhs: egg::Pattern<Node> = format!("(isub.{ty} ?a ?c)").parse().ok()?;
-            let applier = NegatedConstant {
-                a: "?a".parse().ok()?,
-                c: "?c".parse().ok()?,
-                ty,
-            };
-            Rewrite::new(format!("sub-const.{ty}"), lhs, applier).ok()
+            let (a, c) = ("?a".parse().ok()?, "?c".parse().ok()?);
+            let rewrite =
+                Rewrite::new(format!("sub-const.{ty}"), lhs, NegatedConstant { a, c, ty }).ok()?;
+            Some((rewrite, Rhs::NegatedConstant { ty, a, c }))
         })
         .collect()
+}
+
+/// The rulebook of `rewrites` (their right sides patterns), then the built-in ones when
+/// `code` is true.
+fn with_code_rules(rewrites: Vec<Rewrite<Node, Fold>>, code: bool) -> Rulebook {
+    let code = if code { code_rules() } else { Vec::new() };
+    Rulebook::with_sides(rewrites.into_iter().map(Rhs::paired).chain(code))
 }
 
 /// Applies `(isub.T ?a ?c) => (iadd.T ?a -c)` where `?c` is a constant.
@@ -348,6 +341,7 @@ struct Scratch {
     dag: flat::Dag,
     classes: flat::FastMap<crate::ir::Value, Id>,
     flat: flat::FlatGraph,
+    in_place: InPlace,
     extract: extract::Scratch,
 }
 
@@ -378,7 +372,7 @@ fn cover_with(
             let dag = std::mem::take(&mut scratch.dag);
             let bg = graph::build_in(body, block, facts, dag, &mut scratch.classes);
             let spare = std::mem::take(&mut scratch.flat);
-            let (bg, saturation, dag) = saturate(bg, rules, limits, spare);
+            let (bg, saturation, dag) = saturate(bg, rules, limits, spare, &mut scratch.in_place);
             scratch.dag = dag;
             let cover = extract::cover_block(
                 module,
@@ -406,14 +400,15 @@ fn cover_with(
 
 /// Rewrites a block's graph with `rules` until nothing changes or a limit is reached,
 /// and freezes it. Each iteration searches every rule whose node kinds the graph holds,
-/// applies all their matches, then rebuilds. A block that no rule matches as loaded is
-/// not loaded into an e-graph at all: it is frozen as it stands, which is what
-/// rewriting would leave of it.
+/// applies all their matches, then rebuilds. A block whose rewrites only add nodes (none
+/// at all, for most) is rewritten in its loaded graph ([`saturate_in_place`]); only one
+/// where some rewrite merges classes is loaded into an e-graph.
 fn saturate(
     bg: graph::BlockGraph<flat::Dag>,
     book: &Rulebook,
     limits: &Limits,
     spare: flat::FlatGraph,
+    tables: &mut InPlace,
 ) -> (graph::BlockGraph, Saturation, flat::Dag) {
     // The clock starts when the e-graph does: a block rewritten in place or not at all
     // reads no clock.
@@ -428,21 +423,14 @@ fn saturate(
     };
     let mut loaded = spare;
     bg.graph.flatten_into(&mut loaded);
-    if first_stop.is_some() || !book.any_matches(&loaded) {
-        let g = loaded;
+    let mut bg = bg;
+    let iterations = match first_stop {
+        Some(_) => Some(0),
+        None => saturate_in_place(&mut bg.graph, book, limits, &mut loaded, tables),
+    };
+    if let Some(iterations) = iterations {
         let saturation = Saturation {
             reason: first_stop.unwrap_or("saturated"),
-            iterations: usize::from(first_stop.is_none()),
-            nodes: g.total_nodes(),
-            classes: g.len(),
-        };
-        let (bg, dag) = bg.swap_graph(g);
-        return (bg, saturation, dag);
-    }
-    let mut bg = bg;
-    if let Some(iterations) = saturate_in_place(&mut bg.graph, book, limits, &mut loaded) {
-        let saturation = Saturation {
-            reason: "saturated",
             iterations,
             nodes: loaded.total_nodes(),
             classes: loaded.len(),
@@ -523,33 +511,44 @@ fn saturate_by_egg(
     (bg, saturation, dag)
 }
 
-/// Rewrites `dag` as the e-graph would, without it, while every rule application only
-/// adds nodes, no two classes merging: round by round, every match of every rule in the
-/// graph as the round found it (`flat`, which it leaves holding the result) applied, up
-/// to a round that changes nothing. Returns the number of rounds, which is the number
-/// of iterations the e-graph takes to saturate the same way. `None`, with `dag` as it
-/// was, when an application would merge classes or a limit would be reached: the
-/// e-graph then does it all.
+/// The tables of [`saturate_in_place`], kept from block to block.
+#[derive(Default)]
+struct InPlace {
+    /// The rules that may match.
+    rules: Vec<u32>,
+    /// The matches of a round.
+    found: Vec<Match>,
+}
+
+/// A match: the rule, the class, the variables' classes.
+type Match = (usize, Id, smallvec::SmallVec<[(egg::Var, Id); 4]>);
+
+/// Rewrites `dag`, whose graph `flat` holds, as the e-graph would, without it, while
+/// every rule application only adds nodes, no two classes merging: round by round,
+/// every match of every rule in the graph as the round found it applied, up to a round
+/// that finds no match or changes nothing. Returns the number of rounds, which is the
+/// number of iterations the e-graph takes to saturate the same way, with `flat` holding
+/// the result. `None`, with `dag` as it was, when a rule's left side is not a pattern,
+/// an application would merge classes or a limit would be reached: the e-graph then
+/// does it all.
 fn saturate_in_place(
     dag: &mut flat::Dag,
     book: &Rulebook,
     limits: &Limits,
     flat: &mut flat::FlatGraph,
+    tables: &mut InPlace,
 ) -> Option<usize> {
     let mark = dag.mark();
-    // Per match: the rule, the class, the variables' classes.
-    type Match = (usize, Id, smallvec::SmallVec<[(egg::Var, Id); 4]>);
-    let mut found: Vec<Match> = Vec::new();
-    let mut rules = Vec::new();
+    let InPlace { rules, found } = tables;
     let mut iterations = 0;
     let done = loop {
         if iterations >= limits.iterations || dag.len() > limits.nodes {
             break None;
         }
-        book.candidates(flat.kinds(), &mut rules);
+        book.candidates(flat.kinds(), rules);
         found.clear();
         let mut opaque = false;
-        for &r in &rules {
+        for &r in rules.iter() {
             let r = r as usize;
             match &book.patterns[r] {
                 Some(lhs) => flat.each_match(lhs, &mut |c, binds| {
@@ -568,7 +567,7 @@ fn saturate_in_place(
         }
         let mut changed = false;
         let mut merges = false;
-        for (r, c, binds) in &found {
+        for (r, c, binds) in found.iter() {
             match apply_in_place(dag, &book.rhs[*r], *c, binds) {
                 Some(added) => changed |= added,
                 None => {
@@ -587,7 +586,6 @@ fn saturate_in_place(
     };
     if done.is_none() {
         dag.undo(mark);
-        dag.flatten_into(flat);
     }
     done
 }
