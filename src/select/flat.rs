@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use egg::{ENodeOrVar, Id, Language, PatternAst, Var};
+use smallvec::SmallVec;
 
 use super::fold::{fold, Data, Graph};
 use super::lang::{Node, NodeOp, OpSet};
@@ -150,7 +151,7 @@ impl Dag {
         for c in 0..classes {
             start[c + 1] += start[c];
         }
-        let mut next: smallvec::SmallVec<[u32; 64]> = start[..classes].iter().copied().collect();
+        let mut next: SmallVec<[u32; 64]> = start[..classes].iter().copied().collect();
         out.nodes.clear();
         out.nodes
             .resize(self.nodes.len(), Node::constant(crate::ir::Type::I32, 0));
@@ -167,6 +168,8 @@ impl Dag {
         }
         out.data.clear();
         out.data.extend_from_slice(&self.data);
+        out.by_kind.clear();
+        out.indexed = false;
     }
 
     /// The graph loaded into an e-graph, node by node in the order they were made, and
@@ -212,6 +215,11 @@ pub struct FlatGraph {
     /// `nodes[start[c]..start[c + 1]]` are class `c`'s nodes.
     start: Vec<u32>,
     data: Vec<Data>,
+    /// (kind bit, class) for the kind of every node, sorted, without repeats: where a
+    /// pattern rooted at a node of some kind can match. Made by
+    /// [`index_kinds`](Self::index_kinds), emptied when the graph is frozen anew.
+    by_kind: Vec<(u16, u32)>,
+    indexed: bool,
 }
 
 impl FlatGraph {
@@ -258,6 +266,37 @@ impl FlatGraph {
         self.data[ix(id)]
     }
 
+    /// Indexes the classes by the kinds of their nodes, which
+    /// [`each_match`](Self::each_match) then reads to try a pattern rooted at a node only
+    /// at the classes holding its kind.
+    pub fn index_kinds(&mut self) {
+        self.by_kind.clear();
+        for c in 0..self.len() {
+            let (a, b) = (self.start[c] as usize, self.start[c + 1] as usize);
+            let kinds = self.nodes[a..b]
+                .iter()
+                .map(|n| OpSet::kind_bit(n.op) as u16);
+            self.by_kind.extend(kinds.map(|k| (k, c as u32)));
+        }
+        self.by_kind.sort_unstable();
+        self.by_kind.dedup();
+        self.indexed = true;
+    }
+
+    /// The classes at which a pattern rooted at a node of kind bit `bit` may match, in
+    /// order: by the index where there is one, else every class.
+    fn roots(&self, bit: usize) -> impl Iterator<Item = Id> + '_ {
+        let bit = bit as u16;
+        let (all, indexed) = if self.indexed {
+            let from = self.by_kind.partition_point(|&(k, _)| k < bit);
+            let to = from + self.by_kind[from..].partition_point(|&(k, _)| k == bit);
+            (0..0, &self.by_kind[from..to])
+        } else {
+            (0..self.len(), &[][..])
+        };
+        (all.map(Id::from)).chain(indexed.iter().map(|&(_, c)| Id::from(c as usize)))
+    }
+
     /// The kinds of its nodes.
     pub fn kinds(&self) -> OpSet {
         self.nodes.iter().map(|n| n.op).collect()
@@ -283,14 +322,29 @@ impl FlatGraph {
         let Some(root) = ast.as_ref().len().checked_sub(1) else {
             return;
         };
-        let mut todo = Vec::new();
-        let mut binds = Vec::new();
-        for c in self.ids() {
+        let mut todo: SmallVec<[(Id, Id); 16]> = SmallVec::new();
+        let mut binds: SmallVec<[(Var, Id); 8]> = SmallVec::new();
+        let mut at = |c: Id| {
             todo.push((Id::from(root), c));
             let stop = self.solve(ast, &mut todo, &mut binds, &mut |b| f(c, b));
             todo.clear();
-            if stop {
-                return;
+            stop
+        };
+        match &ast[Id::from(root)] {
+            // Only the classes holding a node of the root's kind can match.
+            ENodeOrVar::ENode(n) => {
+                for c in self.roots(OpSet::kind_bit(n.op)) {
+                    if at(c) {
+                        return;
+                    }
+                }
+            }
+            ENodeOrVar::Var(_) => {
+                for c in self.ids() {
+                    if at(c) {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -301,8 +355,8 @@ impl FlatGraph {
     fn solve(
         &self,
         ast: &PatternAst<Node>,
-        todo: &mut Vec<(Id, Id)>,
-        binds: &mut Vec<(Var, Id)>,
+        todo: &mut SmallVec<[(Id, Id); 16]>,
+        binds: &mut SmallVec<[(Var, Id); 8]>,
         f: &mut dyn FnMut(&Binds) -> bool,
     ) -> bool {
         let Some((p, c)) = todo.pop() else {
@@ -376,7 +430,14 @@ impl FlatGraph {
             data.push(g[e].data);
         }
         start.push(nodes.len() as u32);
-        (FlatGraph { nodes, start, data }, number)
+        let flat = FlatGraph {
+            nodes,
+            start,
+            data,
+            by_kind: Vec::new(),
+            indexed: false,
+        };
+        (flat, number)
     }
 }
 

@@ -546,6 +546,9 @@ fn saturate_in_place(
             break None;
         }
         book.candidates(flat.kinds(), rules);
+        if !rules.is_empty() {
+            flat.index_kinds();
+        }
         found.clear();
         let mut opaque = false;
         for &r in rules.iter() {
