@@ -575,11 +575,15 @@ impl<'a> FuncEmitter<'a> {
         result: Option<i64>,
         off: i64,
     ) -> bool {
-        let mut vals = [0i64; 6];
-        let Some(given) = vals.get_mut(..operands.len()) else {
-            return false;
+        // By cases: a copy of a length not known here would be a call.
+        let mut vals = match *operands {
+            [] => [0; 6],
+            [a] => [a, 0, 0, 0, 0, 0],
+            [a, b] => [a, b, 0, 0, 0, 0],
+            [a, b, c] => [a, b, c, 0, 0, 0],
+            [a, b, c, d] => [a, b, c, d, 0, 0],
+            _ => return false,
         };
-        given.copy_from_slice(operands);
         vals[RESULT as usize] = result.unwrap_or(0);
         vals[OFFSET as usize] = off;
         let have =

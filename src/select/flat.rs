@@ -377,7 +377,9 @@ impl FlatGraph {
                     return false;
                 }
                 let mark = todo.len();
-                todo.extend(pn.args.iter().copied().zip(n.args.iter().copied()));
+                for (&p, &c) in pn.args.iter().zip(&n.args) {
+                    todo.push((p, c));
+                }
                 let stop = self.solve(ast, todo, binds, f);
                 todo.truncate(mark);
                 stop

@@ -255,8 +255,17 @@ impl Language for Node {
         self.op.key()
     }
 
+    #[inline]
     fn matches(&self, other: &Self) -> bool {
-        self.op.key() == other.op.key() && self.args.len() == other.args.len()
+        // `key` equality, without making the keys.
+        let ops = match (self.op, other.op) {
+            (NodeOp::Effect { op: a, ty: s, .. }, NodeOp::Effect { op: b, ty: t, .. }) => {
+                a == b && s == t
+            }
+            (NodeOp::Term(a, _), NodeOp::Term(b, _)) => a == b,
+            (a, b) => a == b,
+        };
+        ops && self.args.len() == other.args.len()
     }
 
     fn children(&self) -> &[Id] {
