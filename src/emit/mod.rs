@@ -1,14 +1,16 @@
 //! Emission: a module's cover turned into one code image. Each function's blocks are
-//! laid out in order, each stencil instance copied and its holes patched; a stencil's
-//! trailing `jmp` to what follows is dropped, a `brif` is inverted when its taken
-//! successor comes next, block arguments are parallel moves, and edges with moves go
-//! through short trampolines after the function's blocks.
+//! placed in the order of [`layout`] (which the cover's blocks follow), each stencil
+//! instance copied and its holes patched; a stencil's trailing `jmp` to what follows is
+//! dropped, a `brif` is inverted when its taken successor comes next, block arguments are
+//! parallel moves, and edges with moves go through short trampolines after the
+//! function's blocks.
 //!
 //! The image is position-independent: code refers to code and to the data after it only
 //! by 32-bit displacements, patched here. The data (callee descriptors, helper slots,
 //! jump tables) holds 64-bit addresses, written once the image's address is known
 //! ([`Image::absolute`]).
 
+pub mod layout;
 mod moves;
 
 use smallvec::SmallVec;
@@ -22,6 +24,7 @@ use crate::select::tiles::tiles;
 use crate::stencil::recipe::{recipe, Recipe, OFFSET, RESULT};
 use crate::stencil::{field, misfit, patch, HoleValue, Stencil};
 use crate::{Error, ErrorKind};
+use layout::layout;
 use moves::{sequence, Move, Moves, Src};
 
 /// A 64-bit value to write into the data once the image's address is known.
@@ -403,13 +406,15 @@ impl<'a> FuncEmitter<'a> {
         self.trampolines()
     }
 
-    /// Emits the function with one stencil per operation, each instance placed as it is
-    /// made: nothing is kept of it but the code.
+    /// Emits the function with one stencil per operation, block by block in the order of
+    /// [`layout`], each instance placed as it is made: nothing is kept of it but the code.
     fn single_op(&mut self) -> Result<(), Fail> {
         let (module, body) = (self.module, self.body);
-        for (i, block) in body.blocks.iter().enumerate() {
-            self.labels[i] = Some(self.image.bytes.len());
-            let next = (i + 1 < body.blocks.len()).then_some(i + 1);
+        let order = layout(body);
+        for (k, b) in order.iter().enumerate() {
+            let block = &body.blocks[b.index()];
+            self.labels[b.index()] = Some(self.image.bytes.len());
+            let next = order.get(k + 1).map(|b| b.index());
             for inst in &block.insts {
                 if inst.op == Opcode::Call {
                     let call = inst_instance(module, inst).map_err(Fail::Ir)?;

@@ -368,7 +368,8 @@ fn cover_with(
         scratch.facts.find(body);
         let facts = &scratch.facts;
         let mut blocks = Vec::new();
-        for (b, block) in body.blocks() {
+        for b in crate::emit::layout::layout(body) {
+            let block = &body.blocks[b.index()];
             let dag = std::mem::take(&mut scratch.dag);
             let bg = graph::build_in(body, block, facts, dag, &mut scratch.classes);
             let spare = std::mem::take(&mut scratch.flat);

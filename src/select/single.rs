@@ -200,7 +200,8 @@ pub fn single_op_cover(module: &Module) -> Result<Cover, Error> {
     for (i, f) in module.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
         let mut blocks = Vec::with_capacity(body.blocks.len());
-        for (b, block) in body.blocks() {
+        for b in crate::emit::layout::layout(body) {
+            let block = &body.blocks[b.index()];
             let mut insts = Vec::with_capacity(block.insts.len() + 1);
             for inst in &block.insts {
                 insts.push(inst_instance(module, inst)?);
