@@ -487,13 +487,13 @@ impl<'a> FuncEmitter<'a> {
     fn single_inst(&mut self, inst: &Inst) -> Result<(), Fail> {
         // The numbers of the operands: immediates of a constant, else the slots' offsets.
         let mut fills = [0i64; 4];
-        let (stencil, operands) = if inst.op == Opcode::Iconst {
+        let ((stencil, recipe), operands) = if inst.op == Opcode::Iconst {
             let (stencil, imms, n) = iconst_imms(inst.ty.unwrap_or(Type::I32), inst.imm);
             fills[..2].copy_from_slice(&imms);
-            (stencil, n)
+            ((stencil, recipe(stencil)), n)
         } else {
             // What `inst_stencil` gives an operation other than a call or a constant.
-            let Some(stencil) = tiles().all_slots.get(inst.op, inst.ty) else {
+            let Some(found) = tiles().all_slots.with_recipe(inst.op, inst.ty) else {
                 // The located error of a missing stencil.
                 return Err(Fail::Ir(
                     inst_instance(self.module, inst).err().unwrap_or_else(|| {
@@ -510,7 +510,7 @@ impl<'a> FuncEmitter<'a> {
             for (f, a) in fills.iter_mut().zip(&inst.args) {
                 *f = 8 * self.slot_of[a.index()] as i64;
             }
-            (stencil, inst.args.len())
+            (found, inst.args.len())
         };
         let result = inst
             .results
@@ -521,7 +521,7 @@ impl<'a> FuncEmitter<'a> {
             _ => 0,
         };
         let covers = Covers::Op(inst.op, inst.ty);
-        self.operation(stencil, covers, &fills[..operands], result, off)?;
+        self.operation_by(stencil, recipe, covers, &fills[..operands], result, off)?;
         Ok(())
     }
 
@@ -537,7 +537,21 @@ impl<'a> FuncEmitter<'a> {
         result: Option<i64>,
         off: i64,
     ) -> Result<(), String> {
-        if let Some(r) = recipe(stencil) {
+        self.operation_by(stencil, recipe(stencil), covers, operands, result, off)
+    }
+
+    /// [`operation`](Self::operation) with the stencil's recipe looked up already.
+    #[inline(always)]
+    fn operation_by(
+        &mut self,
+        stencil: &'static Stencil,
+        recipe: Option<&'static Recipe>,
+        covers: Covers,
+        operands: &[i64],
+        result: Option<i64>,
+        off: i64,
+    ) -> Result<(), String> {
+        if let Some(r) = recipe {
             if self.by_recipe(r, stencil, &covers, operands, result, off) {
                 return Ok(());
             }

@@ -12,6 +12,7 @@ use smallvec::SmallVec;
 use super::flat::FlatGraph as Graph;
 use super::lang::{Node, NodeOp, OpSet, Term};
 use crate::ir::{Opcode, Type, OPS};
+use crate::stencil::recipe::{recipe, Recipe};
 use crate::stencil::{Kind, Stencil, STENCILS};
 
 /// A pattern tree.
@@ -64,8 +65,9 @@ pub struct Tiles {
     pub special: Special,
 }
 
-/// A table of stencils by opcode and type, for lookups per operation.
-pub struct SlotStencils(Vec<Option<&'static Stencil>>);
+/// A table of stencils by opcode and type, for lookups per operation, each with its
+/// patch recipe where it has one.
+pub struct SlotStencils(Vec<Option<(&'static Stencil, Option<&'static Recipe>)>>);
 
 impl SlotStencils {
     fn index(op: Opcode, ty: Option<Type>) -> usize {
@@ -79,6 +81,16 @@ impl SlotStencils {
 
     /// The stencil for `op` at `ty`, if the library has one.
     pub fn get(&self, op: Opcode, ty: Option<Type>) -> Option<&'static Stencil> {
+        self.with_recipe(op, ty).map(|(s, _)| s)
+    }
+
+    /// The stencil for `op` at `ty` and its recipe ([`recipe`]), in one lookup.
+    #[inline]
+    pub(crate) fn with_recipe(
+        &self,
+        op: Opcode,
+        ty: Option<Type>,
+    ) -> Option<(&'static Stencil, Option<&'static Recipe>)> {
         self.0.get(Self::index(op, ty)).copied().flatten()
     }
 }
@@ -148,7 +160,7 @@ pub fn tiles() -> &'static Tiles {
             if let Some(op) = t.stencil.opcode {
                 if t.operands.iter().all(|o| o.0 == Kind::Slot) {
                     let at = SlotStencils::index(op, t.stencil.ty);
-                    all_slots.0[at].get_or_insert(t.stencil);
+                    all_slots.0[at].get_or_insert((t.stencil, recipe(t.stencil)));
                 }
             }
         }
