@@ -40,6 +40,7 @@ mod value;
 #[path = "../stencils/semantics.rs"]
 #[doc(hidden)]
 pub mod semantics;
+mod small;
 
 pub use config::Config;
 pub use error::{Error, ErrorKind};

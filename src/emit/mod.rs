@@ -21,6 +21,7 @@ use crate::select::cover::{Cover, Covers, Detail, Edge, FuncCover, Instance, Ope
 use crate::select::extract::iconst_imms;
 use crate::select::single::{inst_instance, term_instance, term_stencil};
 use crate::select::tiles::tiles;
+use crate::small::small;
 use crate::stencil::recipe::{recipe, Recipe, OFFSET, RESULT};
 use crate::stencil::{field, misfit, patch, HoleValue, Stencil};
 use crate::{Error, ErrorKind};
@@ -775,13 +776,11 @@ impl<'a> FuncEmitter<'a> {
     /// The moves of a `return`: the values into the result slots 0, 1, …
     fn result_moves(&self, srcs: impl Iterator<Item = Src>) -> Moves {
         let types = &self.module.funcs[self.func.0 as usize].sig.results;
-        (srcs.zip(types).enumerate())
-            .map(|(i, (src, &ty))| Move {
-                dst: i as u32,
-                src,
-                ty,
-            })
-            .collect()
+        small((srcs.zip(types).enumerate()).map(|(i, (src, &ty))| Move {
+            dst: i as u32,
+            src,
+            ty,
+        }))
     }
 
     /// A `return` by `s` after `moves`.
@@ -814,21 +813,20 @@ impl<'a> FuncEmitter<'a> {
     fn edge_moves(&mut self, edge: EdgeRef<'a>) -> Result<(), String> {
         let (body, slot_of) = (self.body, &self.slot_of);
         let moves: Moves = match edge {
-            EdgeRef::Cover(e) => (e.moves.iter())
-                .map(|&(p, o)| Move {
-                    dst: slot_of[p.index()],
-                    src: self.src(o),
-                    ty: body.ty(p),
-                })
-                .collect(),
-            EdgeRef::Ir(t) => (body.blocks[t.block.index()].params.iter())
-                .zip(&t.args)
-                .map(|(&p, &a)| Move {
-                    dst: slot_of[p.index()],
-                    src: Src::Slot(slot_of[a.index()]),
-                    ty: body.ty(p),
-                })
-                .collect(),
+            EdgeRef::Cover(e) => small(e.moves.iter().map(|&(p, o)| Move {
+                dst: slot_of[p.index()],
+                src: self.src(o),
+                ty: body.ty(p),
+            })),
+            EdgeRef::Ir(t) => small(
+                (body.blocks[t.block.index()].params.iter())
+                    .zip(&t.args)
+                    .map(|(&p, &a)| Move {
+                        dst: slot_of[p.index()],
+                        src: Src::Slot(slot_of[a.index()]),
+                        ty: body.ty(p),
+                    }),
+            ),
         };
         self.moves(moves)
     }
@@ -871,16 +869,13 @@ impl<'a> FuncEmitter<'a> {
         let callee = &self.module.funcs[func.0 as usize];
         let base = self.slots;
         // Arguments into the callee's slots (or the import's area) after this frame.
-        let moves: Moves = args
-            .iter()
-            .zip(&callee.sig.params)
-            .enumerate()
-            .map(|(i, (&o, &ty))| Move {
+        let moves: Moves = small((args.iter().zip(&callee.sig.params).enumerate()).map(
+            |(i, (&o, &ty))| Move {
                 dst: base + i as u32,
                 src: self.src(o),
                 ty,
-            })
-            .collect();
+            },
+        ));
         self.moves(moves)?;
         let frame = self.frame_size() as i64;
         let desc = self.data.callee[func.0 as usize];
@@ -906,13 +901,10 @@ impl<'a> FuncEmitter<'a> {
 
     /// The numbers of an instance's operands: frame offsets of slots, immediates.
     fn operand_fills(&self, inst: &Instance) -> SmallVec<[i64; 4]> {
-        inst.operands
-            .iter()
-            .map(|&o| match o {
-                Operand::Slot(s) => 8 * self.slot(s) as i64,
-                Operand::Imm(v) => v,
-            })
-            .collect()
+        small(inst.operands.iter().map(|&o| match o {
+            Operand::Slot(s) => 8 * self.slot(s) as i64,
+            Operand::Imm(v) => v,
+        }))
     }
 
     /// Copies `stencil` (without its trailing `jmp` when `drop_tail`) and fills its

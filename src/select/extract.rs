@@ -32,6 +32,7 @@ use super::graph::{BlockGraph, Effect, Source};
 use super::lang::{Node, NodeOp};
 use super::tiles::{imm_of, matches, tile_kinds, tiles, Match, Tile};
 use crate::ir::{Block, BlockId, Body, Module, TermKind, Type, Value};
+use crate::small::push_all;
 use crate::stencil::{Kind, Stencil};
 use crate::{Error, ErrorKind};
 
@@ -54,10 +55,9 @@ const NONE: u32 = u32::MAX;
 /// The stencil that puts constant `bits` of type `ty` in a slot, and its operands.
 pub(crate) fn iconst(ty: Type, bits: u64) -> (&'static Stencil, Operands) {
     let (stencil, imms, n) = iconst_imms(ty, bits);
-    (
-        stencil,
-        imms[..n].iter().map(|&v| Operand::Imm(v)).collect(),
-    )
+    let mut operands = Operands::new();
+    push_all(&mut operands, imms[..n].iter().map(|&v| Operand::Imm(v)));
+    (stencil, operands)
 }
 
 /// [`iconst`]'s stencil and immediates, the first `n` of the array.
@@ -476,7 +476,7 @@ impl Extractor {
 fn own_cost(w: &Way) -> u32 {
     match w {
         Way::Slot(_) | Way::Effect => 0,
-        Way::Const(ty, bits) => iconst(*ty, *bits).0.cost,
+        Way::Const(ty, bits) => iconst_imms(*ty, *bits).0.cost,
         Way::Tile(tile, _) => tile.stencil.cost,
     }
 }
@@ -839,8 +839,10 @@ impl Emitter<'_, '_> {
             };
             if !operands_done {
                 stack.push((id, true));
-                let ops: smallvec::SmallVec<[Id; 4]> = slot_operands(way).collect();
-                stack.extend(ops.into_iter().rev().map(|o| (o, false)));
+                // Pushed in reverse, so that the first operand is computed first.
+                let from = stack.len();
+                push_all(&mut stack, slot_operands(way).map(|o| (o, false)));
+                stack[from..].reverse();
                 continue;
             }
             match way.clone() {
@@ -873,17 +875,17 @@ impl Emitter<'_, '_> {
 
     /// The operands of a match, computing its slot operands first.
     fn operands(&mut self, tile: &Tile, m: &Match) -> Operands {
-        m.operands
-            .iter()
-            .enumerate()
-            .map(|(i, &o)| match tile.operands[i] {
+        let mut operands = Operands::new();
+        for (i, &o) in m.operands.iter().enumerate() {
+            operands.push(match tile.operands[i] {
                 (Kind::Imm, ty) => Operand::Imm(imm_of(self.g, o, ty).unwrap_or(0)),
                 (Kind::Slot, _) => {
                     self.compute(o);
                     Operand::Slot(self.slot(o))
                 }
-            })
-            .collect()
+            });
+        }
+        operands
     }
 
     /// A value moved somewhere: an immediate if a constant that fits, else its slot.

@@ -151,7 +151,7 @@ impl Dag {
         for c in 0..classes {
             start[c + 1] += start[c];
         }
-        let mut next: SmallVec<[u32; 64]> = start[..classes].iter().copied().collect();
+        let mut next: SmallVec<[u32; 64]> = SmallVec::from_slice(&start[..classes]);
         out.nodes.clear();
         out.nodes
             .resize(self.nodes.len(), Node::constant(crate::ir::Type::I32, 0));

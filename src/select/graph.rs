@@ -3,7 +3,7 @@
 use egg::Id;
 
 use super::flat::{Dag, FastMap, FlatGraph};
-use super::lang::{Node, NodeOp, Term};
+use super::lang::{ids, Node, NodeOp, Term};
 use crate::ir::{Block, BlockId, Body, Opcode, TermKind, Type, Value};
 
 /// What an effect of the skeleton is in the IR.
@@ -187,11 +187,7 @@ pub fn build_in(
     }
     let mut effects = Vec::new();
     for (n, inst) in block.insts.iter().enumerate() {
-        let args: smallvec::SmallVec<[Id; 3]> = inst
-            .args
-            .iter()
-            .map(|&v| class_of(&mut g, classes, v))
-            .collect();
+        let args = ids(inst.args.iter().map(|&v| class_of(&mut g, classes, v)));
         let ty = inst.ty.unwrap_or(Type::I32);
         if inst.op == Opcode::Iconst {
             let id = g.add(Node::constant(ty, inst.imm));
@@ -200,7 +196,10 @@ pub fn build_in(
         }
         let pure = inst.op.is_pure() || division_cannot_trap(&g, inst.op, ty, &args);
         if pure {
-            let id = g.add(Node::new(NodeOp::Pure(inst.op, ty), args));
+            let id = g.add(Node {
+                op: NodeOp::Pure(inst.op, ty),
+                args,
+            });
             classes.insert(inst.results[0], id);
             continue;
         }
@@ -208,15 +207,15 @@ pub fn build_in(
             Some(f) => f.0 as u64,
             None => inst.imm,
         };
-        let node = Node::new(
-            NodeOp::Effect {
+        let node = Node {
+            op: NodeOp::Effect {
                 op: inst.op,
                 ty: inst.ty,
                 imm,
                 seq: effects.len() as u32,
             },
             args,
-        );
+        };
         let id = g.add(node.clone());
         if inst.op == Opcode::Call {
             // A call's results are read back from the callee's frame into their slots.
@@ -236,7 +235,10 @@ pub fn build_in(
     if let Some(t) = &block.term {
         let mut args = smallvec::SmallVec::<[Id; 3]>::new();
         for_each_term_use(&t.kind, &mut |v| args.push(class_of(&mut g, classes, v)));
-        let node = Node::new(NodeOp::Term(term_of(&t.kind), effects.len() as u32), args);
+        let node = Node {
+            op: NodeOp::Term(term_of(&t.kind), effects.len() as u32),
+            args,
+        };
         let id = g.add(node.clone());
         effects.push(Effect {
             class: id,

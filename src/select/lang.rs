@@ -10,6 +10,8 @@ use std::fmt;
 use egg::{FromOp, Id, Language};
 use smallvec::SmallVec;
 
+use crate::small::push_all;
+
 use crate::ir::oplist::Suffix;
 use crate::ir::{Opcode, Type};
 
@@ -220,17 +222,37 @@ impl FromIterator<NodeOp> for OpSet {
 }
 
 /// A node of the selection e-graph.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Node {
     pub op: NodeOp,
     pub args: SmallVec<[Id; 3]>,
 }
 
+/// Copies the operands as a slice: `SmallVec`'s own `clone` goes through its general
+/// `extend` (see [`push_all`](crate::small::push_all)).
+impl Clone for Node {
+    #[inline]
+    fn clone(&self) -> Node {
+        Node {
+            op: self.op,
+            args: SmallVec::from_slice(&self.args),
+        }
+    }
+
+    #[inline]
+    fn clone_from(&mut self, source: &Node) {
+        self.op = source.op;
+        self.args.clear();
+        self.args.extend_from_slice(&source.args);
+    }
+}
+
 impl Node {
+    #[inline]
     pub fn new(op: NodeOp, args: impl IntoIterator<Item = Id>) -> Node {
         Node {
             op,
-            args: args.into_iter().collect(),
+            args: ids(args),
         }
     }
 
@@ -238,6 +260,14 @@ impl Node {
     pub fn constant(ty: Type, bits: u64) -> Node {
         Node::new(NodeOp::Const(ty, truncate(ty, bits)), [])
     }
+}
+
+/// Node operands from `args` (see [`push_all`](crate::small::push_all)).
+#[inline]
+pub fn ids(args: impl IntoIterator<Item = Id>) -> SmallVec<[Id; 3]> {
+    let mut ids = SmallVec::new();
+    push_all(&mut ids, args);
+    ids
 }
 
 /// `bits` as a slot of type `ty` holds them.

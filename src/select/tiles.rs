@@ -12,6 +12,7 @@ use smallvec::SmallVec;
 use super::flat::FlatGraph as Graph;
 use super::lang::{Node, NodeOp, OpSet, Term};
 use crate::ir::{Opcode, Type, OPS};
+use crate::small::push_all;
 use crate::stencil::recipe::{recipe, Recipe};
 use crate::stencil::{Kind, Stencil, STENCILS};
 
@@ -315,8 +316,14 @@ fn arity(head: &str) -> Option<usize> {
 }
 
 /// True when node op `n` is what pattern op `p` asks for.
+#[inline]
 fn op_matches(p: NodeOp, n: NodeOp) -> bool {
-    root_key(p) == root_key(n)
+    match (p, n) {
+        // The common case, without making the keys: two pure nodes have equal keys when
+        // they are equal.
+        (NodeOp::Pure(a, s), NodeOp::Pure(b, t)) => a == b && s == t,
+        _ => root_key(p) == root_key(n),
+    }
 }
 
 /// What a pattern matches a node on: its op without position or immediate. A division
@@ -343,9 +350,19 @@ pub fn root_key(o: NodeOp) -> NodeOp {
 
 /// One way a tile covers a class: the class each operand is bound to. (The nodes it
 /// covers are those of the tile's pattern.)
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Match {
     pub operands: SmallVec<[Id; 4]>,
+}
+
+/// Copies the operands as a slice (see [`push_all`]).
+impl Clone for Match {
+    #[inline]
+    fn clone(&self) -> Match {
+        Match {
+            operands: SmallVec::from_slice(&self.operands),
+        }
+    }
 }
 
 /// How many matches of one tile in one class are kept (interior classes with many
@@ -384,8 +401,10 @@ pub fn matches(
         if node.args.len() < args.len() || (!is_term && node.args.len() != args.len()) {
             continue;
         }
-        m.todo
-            .extend(args.iter().zip(node.args.iter().copied()).rev());
+        push_all(
+            &mut m.todo,
+            args.iter().zip(node.args.iter().copied()).rev(),
+        );
         m.solve(&mut found);
         m.todo.clear();
         if m.count >= MAX_MATCHES {
@@ -415,11 +434,14 @@ impl<'a> Matcher<'a> {
         let Some((p, id)) = self.todo.pop() else {
             self.count += 1;
             found(Match {
-                operands: self
-                    .operands
-                    .iter()
-                    .map(|o| o.unwrap_or(Id::from(0)))
-                    .collect(),
+                operands: {
+                    let mut ops = SmallVec::new();
+                    push_all(
+                        &mut ops,
+                        self.operands.iter().map(|o| o.unwrap_or(Id::from(0))),
+                    );
+                    ops
+                },
             });
             return;
         };
@@ -451,8 +473,10 @@ impl<'a> Matcher<'a> {
                         continue;
                     }
                     let mark = self.todo.len();
-                    self.todo
-                        .extend(args.iter().zip(node.args.iter().copied()).rev());
+                    push_all(
+                        &mut self.todo,
+                        args.iter().zip(node.args.iter().copied()).rev(),
+                    );
                     self.solve(found);
                     self.todo.truncate(mark);
                 }
