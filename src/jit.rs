@@ -27,9 +27,11 @@ use crate::stencil::abi::{Ctx, GrowHelper, ImportHelper, StencilFn};
 use crate::typed::{Params, Results};
 use crate::{Config, Error, ErrorKind, Trap, Value};
 
-/// Bytes of frame stack per instance. Pages are touched only as frames reach them; a
-/// call that would pass the end traps with `call stack exhausted`.
-const FRAME_STACK: usize = 64 << 20;
+/// Bytes of frame stack per instance: as many 8-byte slots as the interpreter has
+/// registers, so that a program recursing with large frames runs on both or exhausts
+/// both. Pages are touched only as frames reach them; a call that would pass the end
+/// traps with `call stack exhausted`.
+const FRAME_STACK: usize = 512 << 20;
 
 /// The e-graph JIT: selection with the configured rules, then emission.
 pub struct Jit {

@@ -49,8 +49,20 @@ enum Way {
     Effect,
 }
 
+/// No way: the cost of a class nothing covers.
 const INF: u32 = u32::MAX;
 const NONE: u32 = u32::MAX;
+
+/// The sum of two costs: [`INF`] when either is, else at most `INF - 1`. A tree cost
+/// doubles with each level of a class used twice, and a chain of thirty such levels
+/// passes `u32::MAX`; a class that can be covered must keep a finite cost all the same.
+fn add_cost(a: u32, b: u32) -> u32 {
+    if a == INF || b == INF {
+        INF
+    } else {
+        a.saturating_add(b).min(INF - 1)
+    }
+}
 
 /// The stencil that puts constant `bits` of type `ty` in a slot, and its operands.
 pub(crate) fn iconst(ty: Type, bits: u64) -> (&'static Stencil, Operands) {
@@ -382,7 +394,7 @@ impl Extractor {
             let fused = self.way_cost(&f.ways[b]);
             let plain = self.root_way(k).map_or(INF, |w| self.way_cost(w));
             let alone = self.cost(f.user);
-            if fused < plain.saturating_add(alone) {
+            if fused < add_cost(plain, alone) {
                 let (user, way) = (f.user, f.ways[b].clone());
                 self.fused[k] = Some((user, way));
                 // Free and without operands: the user's best way from now on.
@@ -412,13 +424,13 @@ impl Extractor {
     }
 
     fn way_cost(&self, w: &Way) -> u32 {
-        slot_operands(w).fold(own_cost(w), |c, o| c.saturating_add(self.leaf(o)))
+        slot_operands(w).fold(own_cost(w), |c, o| add_cost(c, self.leaf(o)))
     }
 
     /// The cost and best way of every class, given the shared set.
     fn costs(&mut self) {
         let shared = &self.shared;
-        self.edges.solve(u32::saturating_add, &|c| shared[c]);
+        self.edges.solve(add_cost, &|c| shared[c]);
     }
 
     /// The cheapest of `ways`, by index.
