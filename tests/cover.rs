@@ -439,3 +439,57 @@ fn class_terms(g: &egjit::select::flat::FlatGraph, c: usize, own: usize) -> Vec<
     }
     term(g, c, own, &mut vec![c])
 }
+
+/// A block of `n` steps `a + 1 + 1 + (a - a)`: every step has a rewrite that adds a node
+/// (`add-one-one`) and one that merges classes (`sub-self`, `a - a` is 0).
+fn merging_block(n: usize) -> String {
+    let mut src = String::from("func @f(i64) -> i64 {\nentry(v0: i64):\n    v1 = iconst.i64 1\n");
+    let mut a = 0;
+    let mut v = 2;
+    for _ in 0..n {
+        src.push_str(&format!(
+            "    v{} = iadd.i64 v{a}, v1\n    v{} = iadd.i64 v{}, v1\n    v{} = isub.i64 v{}, v{}\n    v{} = iadd.i64 v{}, v{}\n",
+            v,
+            v + 1,
+            v,
+            v + 2,
+            v + 1,
+            v + 1,
+            v + 3,
+            v + 1,
+            v + 2
+        ));
+        a = v + 3;
+        v += 4;
+    }
+    src.push_str(&format!("    return v{a}\n}}\n"));
+    src
+}
+
+#[test]
+fn a_block_too_large_for_the_e_graph_is_rewritten_in_place_without_merges() {
+    let m = Module::from_text(&merging_block(200), "merging").expect("merging");
+    let selector = Selector::new(&Config::default()).expect("rules");
+    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+    let block = &cover.funcs[0].blocks[0];
+    assert_eq!(block.saturation.reason, "saturated, merges left out");
+    // `add-one-one` applied: the steps add a constant 2 at once.
+    let text = cover.display(&m).to_string();
+    assert!(text.contains("iconst.i64 2"), "{text}");
+    // The same block, small enough, goes to the e-graph, which merges.
+    let m = Module::from_text(&merging_block(10), "merging").expect("merging");
+    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cover.funcs[0].blocks[0].saturation.reason, "saturated");
+    // Both run as the interpreter does: v0 + 2 per step.
+    for n in [10, 200] {
+        let m = Module::from_text(&merging_block(n), "merging").expect("merging");
+        let arg = [egjit::Value::I64(5)];
+        let want = vec![egjit::Value::I64(5 + 2 * n as i64)];
+        let mut interp = egjit::Instance::new(&m, egjit::Imports::new(), &Config::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(interp.call("f", &arg).expect("interp"), want);
+        let jit = egjit::Jit::new(Config::default()).expect("jit");
+        let compiled = jit.compile(&m).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(compiled.call("f", &arg).expect("jit"), want, "{n} steps");
+    }
+}

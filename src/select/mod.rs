@@ -33,6 +33,11 @@ pub struct Limits {
     pub nodes: usize,
     /// Time per block.
     pub time: Duration,
+    /// The most classes a block's loaded graph may have to be rewritten by the e-graph.
+    /// A larger block is rewritten in place only, leaving out the rewrites that would
+    /// merge classes: the e-graph's time grows faster than the block, and past a few
+    /// hundred classes it costs more than the rest of compiling.
+    pub egg_classes: usize,
 }
 
 impl Default for Limits {
@@ -41,6 +46,7 @@ impl Default for Limits {
             iterations: 8,
             nodes: 10_000,
             time: Duration::from_millis(50),
+            egg_classes: 256,
         }
     }
 }
@@ -229,12 +235,13 @@ impl Selector {
         let mut bg = graph::build(body, block, facts);
         let mut flat = bg.graph.flatten();
         let tables = &mut InPlace::default();
-        let in_place =
-            saturate_in_place(&mut bg.graph, book, limits, &mut flat, tables).map(|it| {
+        let merges = Merges::ToTheEGraph;
+        let in_place = saturate_in_place(&mut bg.graph, book, limits, &mut flat, tables, merges)
+            .map(|(iterations, reason)| {
                 let (nodes, classes) = (flat.total_nodes(), flat.len());
                 let saturation = Saturation {
-                    reason: "saturated",
-                    iterations: it,
+                    reason,
+                    iterations,
                     nodes,
                     classes,
                 };
@@ -425,13 +432,18 @@ fn saturate(
     let mut loaded = spare;
     bg.graph.flatten_into(&mut loaded);
     let mut bg = bg;
-    let iterations = match first_stop {
-        Some(_) => Some(0),
-        None => saturate_in_place(&mut bg.graph, book, limits, &mut loaded, tables),
+    let merges = if loaded.len() > limits.egg_classes {
+        Merges::LeaveOut
+    } else {
+        Merges::ToTheEGraph
     };
-    if let Some(iterations) = iterations {
+    let done = match first_stop {
+        Some(why) => Some((0, why)),
+        None => saturate_in_place(&mut bg.graph, book, limits, &mut loaded, tables, merges),
+    };
+    if let Some((iterations, reason)) = done {
         let saturation = Saturation {
-            reason: first_stop.unwrap_or("saturated"),
+            reason,
             iterations,
             nodes: loaded.total_nodes(),
             classes: loaded.len(),
@@ -524,27 +536,59 @@ struct InPlace {
 /// A match: the rule, the class, the variables' classes.
 type Match = (usize, Id, smallvec::SmallVec<[(egg::Var, Id); 4]>);
 
+/// What rewriting in place does with a rewrite it cannot apply without the e-graph (one
+/// that would merge classes, or whose right side is not a pattern).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Merges {
+    /// Gives the block to the e-graph: [`saturate_in_place`] returns `None`.
+    ToTheEGraph,
+    /// Leaves the rewrite out and goes on: the block keeps every other rewrite.
+    LeaveOut,
+}
+
 /// Rewrites `dag`, whose graph `flat` holds, as the e-graph would, without it, while
 /// every rule application only adds nodes, no two classes merging: round by round,
 /// every match of every rule in the graph as the round found it applied, up to a round
 /// that finds no match or changes nothing. Returns the number of rounds, which is the
-/// number of iterations the e-graph takes to saturate the same way, with `flat` holding
-/// the result. `None`, with `dag` as it was, when a rule's left side is not a pattern,
-/// an application would merge classes or a limit would be reached: the e-graph then
-/// does it all.
+/// number of iterations the e-graph takes to saturate the same way, and why it stopped,
+/// with `flat` holding the result.
+///
+/// With [`Merges::ToTheEGraph`], `None`, with `dag` as it was, when a rule's left side is
+/// not a pattern, an application would merge classes or a limit would be reached: the
+/// e-graph then does it all. With [`Merges::LeaveOut`], such rewrites are left out (the
+/// nodes an application made before it found the merge stay, unused, in classes of their
+/// own) and a limit ends the rewriting with what it has.
 fn saturate_in_place(
     dag: &mut flat::Dag,
     book: &Rulebook,
     limits: &Limits,
     flat: &mut flat::FlatGraph,
     tables: &mut InPlace,
-) -> Option<usize> {
+    merges: Merges,
+) -> Option<(usize, &'static str)> {
     let mark = dag.mark();
     let InPlace { rules, found } = tables;
+    let leave_out = merges == Merges::LeaveOut;
     let mut iterations = 0;
+    let mut left_out = false;
+    // The reason a round ends the rewriting with what it has.
+    let finished = |left_out: bool| {
+        if left_out {
+            "saturated, merges left out"
+        } else {
+            "saturated"
+        }
+    };
     let done = loop {
         if iterations >= limits.iterations || dag.len() > limits.nodes {
-            break None;
+            break leave_out.then(|| {
+                let why = if iterations >= limits.iterations {
+                    "iteration limit"
+                } else {
+                    "node limit"
+                };
+                (iterations, why)
+            });
         }
         book.candidates(flat.kinds(), rules);
         if !rules.is_empty() {
@@ -562,29 +606,31 @@ fn saturate_in_place(
                 None => opaque = true,
             }
         }
-        if opaque {
+        if opaque && !leave_out {
             break None;
         }
+        left_out |= opaque;
         iterations += 1;
         if found.is_empty() {
-            break Some(iterations);
+            break Some((iterations, finished(left_out)));
         }
         let mut changed = false;
-        let mut merges = false;
+        let mut merged = false;
         for (r, c, binds) in found.iter() {
             match apply_in_place(dag, &book.rhs[*r], *c, binds) {
                 Some(added) => changed |= added,
+                None if leave_out => left_out = true,
                 None => {
-                    merges = true;
+                    merged = true;
                     break;
                 }
             }
         }
-        if merges || dag.len() > limits.nodes {
+        if merged || (dag.len() > limits.nodes && !leave_out) {
             break None;
         }
         if !changed {
-            break Some(iterations);
+            break Some((iterations, finished(left_out)));
         }
         dag.flatten_into(flat);
     };
