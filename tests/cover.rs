@@ -493,3 +493,56 @@ fn a_block_too_large_for_the_e_graph_is_rewritten_in_place_without_merges() {
         assert_eq!(compiled.call("f", &arg).expect("jit"), want, "{n} steps");
     }
 }
+
+/// Temporaries are shared once dead, never within one instance: no instance writes a
+/// temporary it reads, and each temporary read was written earlier in the block. The
+/// block's count covers every number used, and a chain of values each read by the next
+/// needs two.
+#[test]
+fn temporaries_are_reused_but_never_by_an_instance_that_reads_them() {
+    use egjit::select::cover::{Detail, Operand, SlotRef};
+    let selector = Selector::new(&Config::default()).expect("rules");
+    let mut shared = 0;
+    for m in sample_modules() {
+        let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+        for b in cover.funcs.iter().flat_map(|f| &f.blocks) {
+            let mut written = vec![false; b.temps as usize];
+            let mut writes = 0;
+            for inst in &b.insts {
+                let mut reads: Vec<u32> = Vec::new();
+                let mut read = |o: &Operand| {
+                    if let Operand::Slot(SlotRef::Temp(t)) = *o {
+                        reads.push(t);
+                    }
+                };
+                inst.operands.iter().for_each(&mut read);
+                match &inst.detail {
+                    Detail::Call { args, .. } | Detail::Return(args) => args.iter().for_each(read),
+                    Detail::Jump(e) => e.moves.iter().for_each(|(_, o)| read(o)),
+                    Detail::Brif { then, els } => {
+                        (then.moves.iter().chain(&els.moves)).for_each(|(_, o)| read(o))
+                    }
+                    _ => {}
+                }
+                for &t in &reads {
+                    assert!(written[t as usize], "{}: t{t} read unwritten", m.source);
+                }
+                if let Some(SlotRef::Temp(t)) = inst.result {
+                    assert!(
+                        !reads.contains(&t),
+                        "{}: t{t} written by its reader",
+                        m.source
+                    );
+                    written[t as usize] = true;
+                    writes += 1;
+                }
+            }
+            shared += writes - written.iter().filter(|&&w| w).count();
+        }
+    }
+    assert!(shared > 0, "no temporary was ever shared");
+    let chain = std::fs::read_to_string("tests/programs/long_chain.egir").expect("read");
+    let m = Module::from_text(&chain, "long_chain").expect("parse");
+    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cover.funcs[0].blocks[0].temps, 2);
+}

@@ -769,14 +769,88 @@ fn emit(
         ));
     }
     let cost = em.insts.iter().fold(0u32, |a, i| a.saturating_add(i.cost));
+    let mut insts = em.insts;
+    let temps = reuse_temps(&mut insts, em.temps);
     Ok(BlockCover {
         block: id,
         name: block.name.clone(),
-        temps: em.temps,
-        insts: em.insts,
+        temps,
+        insts,
         saturation,
         cost,
     })
+}
+
+/// Calls `f` with every operand an instance reads: its operands, a call's arguments, a
+/// branch's arguments, the values returned.
+fn each_read(inst: &mut Instance, mut f: impl FnMut(&mut Operand)) {
+    inst.operands.iter_mut().for_each(&mut f);
+    match &mut inst.detail {
+        Detail::Call { args, .. } | Detail::Return(args) => args.iter_mut().for_each(f),
+        Detail::Jump(e) => e.moves.iter_mut().for_each(|(_, o)| f(o)),
+        Detail::Brif { then, els } => {
+            (then.moves.iter_mut().chain(&mut els.moves)).for_each(|(_, o)| f(o));
+        }
+        Detail::None | Detail::Offset(_) | Detail::BrTable { .. } => {}
+    }
+}
+
+/// Numbers the block's `temps` temporaries anew so that two whose lives do not overlap
+/// share a slot, and returns how many numbers that takes. A temporary lives from the
+/// instance that writes it to the last that reads it; one that an instance reads for the
+/// last time is free for the instances after it, not for that instance's own result, so
+/// no stencil writes a slot it still has to read.
+fn reuse_temps(insts: &mut [Instance], temps: u32) -> u32 {
+    const UNSET: u32 = u32::MAX;
+    let n = temps as usize;
+    if n == 0 {
+        return 0;
+    }
+    // The last instance that reads each temporary.
+    let mut last = vec![UNSET; n];
+    for (k, inst) in insts.iter_mut().enumerate() {
+        each_read(inst, |o| {
+            if let Operand::Slot(SlotRef::Temp(t)) = *o {
+                last[t as usize] = k as u32;
+            }
+        });
+    }
+    let mut number = vec![UNSET; n];
+    let mut free: Vec<u32> = Vec::new();
+    let mut ending: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();
+    let mut used = 0u32;
+    for (k, inst) in insts.iter_mut().enumerate() {
+        ending.clear();
+        each_read(inst, |o| {
+            if let Operand::Slot(SlotRef::Temp(t)) = o {
+                let old = *t as usize;
+                // Every read follows its write; were one not to, it would get a slot of
+                // its own rather than another's.
+                if number[old] == UNSET {
+                    number[old] = used;
+                    used += 1;
+                }
+                if last[old] == k as u32 && !ending.contains(&number[old]) {
+                    ending.push(number[old]);
+                }
+                *t = number[old];
+            }
+        });
+        if let Some(SlotRef::Temp(t)) = &mut inst.result {
+            let new = free.pop().unwrap_or_else(|| {
+                used += 1;
+                used - 1
+            });
+            number[*t as usize] = new;
+            // A result nothing reads is free again at once.
+            if last[*t as usize] == UNSET {
+                ending.push(new);
+            }
+            *t = new;
+        }
+        free.extend(ending.iter().rev());
+    }
+    used
 }
 
 /// The classes an effect moves rather than reads through a tile: call arguments and
