@@ -231,11 +231,14 @@ fn emit_funcs<'a>(
     for (func, source) in sources {
         let f = &module.funcs[func.0 as usize];
         let Some(body) = &f.body else { continue };
-        let temps = match source {
-            Source::Cover(fc) => fc.blocks.iter().map(|b| b.temps).max().unwrap_or(0),
-            Source::SingleOp => 0,
+        let (temps, used) = match source {
+            Source::Cover(fc) => (
+                fc.blocks.iter().map(|b| b.temps).max().unwrap_or(0),
+                Some(values_used(body, fc)),
+            ),
+            Source::SingleOp => (0, None),
         };
-        let mut fe = FuncEmitter::new(module, body, func, temps, &mut data, &mut image);
+        let mut fe = FuncEmitter::new(module, body, func, (temps, used), &mut data, &mut image);
         let entry = fe.image.bytes.len();
         let done = match source {
             Source::Cover(fc) => fe.cover(fc),
@@ -309,6 +312,51 @@ fn emit_funcs<'a>(
     Ok(image)
 }
 
+/// The slot of a value that has none.
+const NO_SLOT: u32 = u32::MAX;
+
+/// The values a function's cover reads or writes in their slots, by value.
+fn values_used(body: &Body, fc: &FuncCover) -> Vec<bool> {
+    let mut used = vec![false; body.values.len()];
+    let mut mark = |v: Value| {
+        if let Some(u) = used.get_mut(v.index()) {
+            *u = true;
+        }
+    };
+    for inst in fc.blocks.iter().flat_map(|b| &b.insts) {
+        let mut reads: SmallVec<[&Operand; 8]> = inst.operands.iter().collect();
+        if let Some(SlotRef::Value(v)) = inst.result {
+            mark(v);
+        }
+        let edges: &[&Edge] = match &inst.detail {
+            Detail::Call { args, results, .. } => {
+                reads.extend(args);
+                results.iter().for_each(|&r| mark(r));
+                &[]
+            }
+            Detail::Return(vals) => {
+                reads.extend(vals);
+                &[]
+            }
+            Detail::Jump(e) => &[e],
+            Detail::Brif { then, els } => &[then, els],
+            Detail::None | Detail::Offset(_) | Detail::BrTable { .. } => &[],
+        };
+        for e in edges {
+            for (p, o) in &e.moves {
+                mark(*p);
+                reads.push(o);
+            }
+        }
+        for o in reads {
+            if let Operand::Slot(SlotRef::Value(v)) = *o {
+                mark(v);
+            }
+        }
+    }
+    used
+}
+
 fn internal(module: &Module, message: String) -> Error {
     Error {
         kind: ErrorKind::Unsupported,
@@ -340,17 +388,21 @@ struct FuncEmitter<'a> {
 }
 
 impl<'a> FuncEmitter<'a> {
+    /// The emitter of `func`, whose blocks use `temps` temporaries and, when `used` is
+    /// given, read or write only the values it marks.
     fn new(
         module: &'a Module,
         body: &'a Body,
         func: FuncId,
-        temps: u32,
+        (temps, used): (u32, Option<Vec<bool>>),
         data: &'a mut Data,
         image: &'a mut Image,
     ) -> FuncEmitter<'a> {
         // The entry block's parameters take slots 0, 1, … (the caller puts the
-        // arguments there); every other value a slot of its own after them.
-        let mut slot_of = vec![u32::MAX; body.values.len()];
+        // arguments there); every other value a slot of its own after them, but for a
+        // value no instance reads or writes, which takes none: were one to, its offset
+        // would not fit its hole, an error rather than a write elsewhere.
+        let mut slot_of = vec![NO_SLOT; body.values.len()];
         let mut next = 0u32;
         if let Some(entry) = body.blocks.first() {
             for &p in &entry.params {
@@ -358,8 +410,8 @@ impl<'a> FuncEmitter<'a> {
                 next += 1;
             }
         }
-        for s in slot_of.iter_mut() {
-            if *s == u32::MAX {
+        for (v, s) in slot_of.iter_mut().enumerate() {
+            if *s == NO_SLOT && used.as_ref().is_none_or(|u| u[v]) {
                 *s = next;
                 next += 1;
             }
@@ -969,4 +1021,29 @@ impl<'a> FuncEmitter<'a> {
 #[cold]
 fn unfilled(stencil: &Stencil, hole: &crate::stencil::Hole) -> String {
     format!("nothing for hole {:?} of `{}`", hole.value, stencil.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::Module;
+    use crate::select::Selector;
+    use crate::Config;
+
+    /// Frame sizes of `@fib` of the corpus, worked out by hand from its cover and its IR.
+    #[test]
+    fn a_frame_holds_only_the_slots_its_code_uses() {
+        let src = std::fs::read_to_string("tests/programs/fib.egir").expect("fib");
+        let m = Module::from_text(&src, "fib.egir").expect("parse");
+        let cover = Selector::new(&Config::default())
+            .and_then(|s| s.cover(&m))
+            .expect("cover");
+        let image = super::emit(&m, &cover).expect("emit");
+        // The cover reads or writes v0 (the parameter), v5 and v7 (the calls' results)
+        // and one temporary, shared by the three values that only `rec` reads; then the
+        // scratch slot of parallel moves: five slots.
+        assert_eq!(image.funcs[0].map(|f| f.frame_size), Some(40));
+        // One stencil per operation: all nine values and the scratch slot.
+        let image = super::emit_single_op(&m).expect("emit");
+        assert_eq!(image.funcs[0].map(|f| f.frame_size), Some(80));
+    }
 }
