@@ -27,11 +27,45 @@ use crate::stencil::abi::{Ctx, GrowHelper, ImportHelper, StencilFn};
 use crate::typed::{Params, Results};
 use crate::{Config, Error, ErrorKind, Trap, Value};
 
-/// Bytes of frame stack per instance: as many 8-byte slots as the interpreter has
-/// registers, so that a program recursing with large frames runs on both or exhausts
-/// both. Pages are touched only as frames reach them; a call that would pass the end
-/// traps with `call stack exhausted`.
-const FRAME_STACK: usize = 512 << 20;
+/// Bytes of frame stack an instance has at least: 512 MiB, as the interpreter's
+/// registers.
+const MIN_FRAME_STACK: usize = 512 << 20;
+
+/// Bytes of frame stack for a module whose largest frame is `widest` bytes: room for
+/// `max_depth` nested frames of it and the import area after the last, and at least
+/// [`MIN_FRAME_STACK`]. Within the depth limit a program never runs out of frame stack
+/// (the interpreter sizes its registers the same way).
+fn frame_stack_size(widest: u64, import_area: u64, max_depth: u32) -> usize {
+    let bytes = widest
+        .saturating_mul(max_depth as u64 + 1)
+        .saturating_add(import_area);
+    usize::try_from(bytes)
+        .unwrap_or(usize::MAX)
+        .max(MIN_FRAME_STACK)
+        .next_multiple_of(8)
+}
+
+/// A zeroed frame stack of `bytes`, or, where the host will not give that much, of half
+/// as many, and so on down to 1 MiB (empty when not even that): its pages are touched
+/// only as frames reach them. A call that would pass its end traps with `call stack
+/// exhausted`.
+fn frame_stack(mut bytes: usize) -> Vec<u64> {
+    loop {
+        let n = bytes / 8;
+        if let Ok(layout) = std::alloc::Layout::array::<u64>(n) {
+            // SAFETY: `layout` is of `n` u64s, `n` > 0. Zeroed memory holds valid u64s,
+            // and the Vec frees it through the global allocator with this same layout.
+            let p = unsafe { std::alloc::alloc_zeroed(layout) };
+            if !p.is_null() {
+                return unsafe { Vec::from_raw_parts(p.cast(), n, n) };
+            }
+        }
+        if bytes <= 1 << 20 {
+            return Vec::new();
+        }
+        bytes = (bytes / 2).next_multiple_of(8);
+    }
+}
 
 /// The e-graph JIT: selection with the configured rules, then emission.
 pub struct Jit {
@@ -81,11 +115,16 @@ impl Jit {
             .map(|f| f.sig.params.len().max(f.sig.results.len()))
             .max()
             .unwrap_or(0) as u64;
+        let widest = (image.funcs.iter().flatten())
+            .map(|f| f.frame_size)
+            .max()
+            .unwrap_or(0);
         Ok(CompiledModule {
             own: Arc::default(),
             inner: Arc::new(Compiled {
                 code,
                 import_area,
+                frame_stack: frame_stack_size(widest, import_area, self.config.max_call_depth),
                 image_len: image.bytes.len(),
                 funcs: image.funcs,
                 placed: image.placed,
@@ -142,6 +181,8 @@ struct Compiled {
     code: ExecutableCode,
     /// Bytes the import helper may use past the last frame.
     import_area: u64,
+    /// Bytes of frame stack an instance takes ([`frame_stack_size`]).
+    frame_stack: usize,
     image_len: usize,
     funcs: Vec<Option<emit::FuncCode>>,
     placed: Vec<Placed>,
@@ -380,14 +421,17 @@ impl JitInstance {
         &self.state.memory
     }
 
-    /// Calls the function `name` with `args`.
+    /// Calls the function `name` with `args`; an import, its host function, as the
+    /// interpreter does.
     ///
     /// # Errors
     /// [`CallError::Trap`] when it traps (memory keeps what was written before the trap,
     /// and the next call works); the other variants for a wrong name or arguments.
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Vec<Value>, CallError> {
         let c = self.compiled.clone();
-        let (id, fcode) = c.lookup(name)?;
+        let Some(id) = c.module.func_by_name(name).map(|id| id.0 as usize) else {
+            return Err(CallError::NoSuchFunction(name.to_string()));
+        };
         let sig = &c.module.funcs[id].sig;
         if !args.iter().map(|a| a.ty()).eq(sig.params.iter().copied()) {
             return Err(CallError::BadArguments {
@@ -396,6 +440,11 @@ impl JitInstance {
                 found: args.iter().map(|a| a.ty()).collect(),
             });
         }
+        // An import is called as the interpreter calls it: its host function, directly.
+        let Some(fcode) = c.funcs[id] else {
+            return call_host(&mut self.state, id, args)
+                .map_err(|m| CallError::Trap(Trap::Host(m)));
+        };
         self.run(fcode, |slots| {
             for (slot, a) in slots.iter_mut().zip(args) {
                 *slot = a.to_bits();
@@ -414,13 +463,15 @@ impl JitInstance {
     fn run(&mut self, fcode: emit::FuncCode, write: impl FnOnce(&mut [u64])) -> Result<(), Trap> {
         let c = &*self.compiled;
         if self.frames.is_empty() {
-            self.frames = vec![0u64; FRAME_STACK / 8];
+            self.frames = frame_stack(c.frame_stack);
         }
         let frames = self.frames.as_mut_ptr();
-        let frame_end = frames as u64 + (8 * self.frames.len()) as u64 - c.import_area;
-        if frames as u64 + fcode.frame_size > frame_end {
+        let frame_end = (frames as u64 + (8 * self.frames.len()) as u64)
+            .checked_sub(c.import_area)
+            .filter(|&end| frames as u64 + fcode.frame_size <= end);
+        let Some(frame_end) = frame_end else {
             return Err(Trap::CallStackExhausted);
-        }
+        };
         write(&mut self.frames);
         self.state.host_error = None;
         let mut ctx = Ctx {
@@ -461,8 +512,7 @@ unsafe impl Send for Entry {}
 /// Runs a function's code, on a thread of its own when the depth limit needs more
 /// native stack than the caller's thread may have.
 fn run_entry(entry: StencilFn, frames: *mut u8, ctx: &mut Ctx, max_depth: u32) -> u64 {
-    // Every frame takes at least one 8-byte slot, so the frame stack bounds the depth.
-    let depth = (max_depth as usize).min(FRAME_STACK / 8);
+    let depth = max_depth as usize;
     let need = depth.saturating_mul(NATIVE_PER_CALL);
     let mem = ctx.mem_base;
     if need <= INLINE_STACK {
@@ -516,28 +566,8 @@ unsafe extern "C" fn import_helper(ctx: *mut Ctx, args: *mut u64, index: u64) ->
         .enumerate()
         .map(|(k, &t)| Value::from_bits(t, unsafe { *args.add(k) }))
         .collect();
-    let Some(host) = state.hosts[i].clone() else {
-        state.host_error = Some(format!("import `@{}` has no host function", f.name));
-        return TrapCode::HostError as u64;
-    };
-    let mut caller = Caller {
-        memory: &mut state.memory,
-    };
-    // A panic must not unwind through JIT code: it becomes a host error.
-    let out = catch_unwind(AssertUnwindSafe(|| host(&mut caller, &vals)))
-        .unwrap_or_else(|_| Err("the host function panicked".to_string()));
-    match out {
+    match call_host(state, i, &vals) {
         Ok(results) => {
-            let types: Vec<Type> = results.iter().map(|v| v.ty()).collect();
-            if types != f.sig.results {
-                state.host_error = Some(format!(
-                    "host function `@{}` returned ({}), but its import declares {}",
-                    f.name,
-                    type_list(&types),
-                    f.sig
-                ));
-                return TrapCode::HostError as u64;
-            }
             for (k, v) in results.iter().enumerate() {
                 unsafe { *args.add(k) = v.to_bits() };
             }
@@ -548,6 +578,32 @@ unsafe extern "C" fn import_helper(ctx: *mut Ctx, args: *mut u64, index: u64) ->
             TrapCode::HostError as u64
         }
     }
+}
+
+/// Calls import `i`'s host function with `vals`: its results, of the types the import
+/// declares, or the message of its error. A panic in the host function is an error too:
+/// it must not unwind through JIT code.
+fn call_host(state: &mut State, i: usize, vals: &[Value]) -> Result<Vec<Value>, String> {
+    let compiled = state.compiled.clone();
+    let f = &compiled.module.funcs[i];
+    let Some(host) = state.hosts[i].clone() else {
+        return Err(format!("import `@{}` has no host function", f.name));
+    };
+    let mut caller = Caller {
+        memory: &mut state.memory,
+    };
+    let results = catch_unwind(AssertUnwindSafe(|| host(&mut caller, vals)))
+        .unwrap_or_else(|_| Err("the host function panicked".to_string()))?;
+    let types: Vec<Type> = results.iter().map(|v| v.ty()).collect();
+    if types != f.sig.results {
+        return Err(format!(
+            "host function `@{}` returned ({}), but its import declares {}",
+            f.name,
+            type_list(&types),
+            f.sig
+        ));
+    }
+    Ok(results)
 }
 
 /// `memory.grow`: the old size in pages, or `u64::MAX`.

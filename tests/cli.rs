@@ -260,6 +260,31 @@ func @main() -> i64 {\nentry:\n  v0 = iconst.i32 -3\n  v1 = iconst.i64 9\n  v2, 
     );
 }
 
+/// `--invoke` may name an import: every engine calls its host function, as a call from
+/// the program would.
+#[test]
+fn an_invoked_import_calls_its_host_function_on_every_engine() {
+    let src = b"import @env.echo(i32, i64) -> i32, i64\nimport @env.fail(i32)\nfunc @main() {\nentry:\n    return\n}\n";
+    let f = file("invoke_import.egir", src);
+    for engine in ["--jit", "--single-op", "--interp"] {
+        let o = egjit(
+            &["run", &f, engine, "--invoke", "env.echo", "5", "-7"],
+            None,
+        );
+        assert_eq!(
+            (status(&o), stdout(&o).as_str()),
+            (0, "5\n-7\n"),
+            "{engine}"
+        );
+        let o = egjit(&["run", &f, engine, "--invoke", "env.fail", "3"], None);
+        assert_eq!(
+            (status(&o), stderr(&o).as_str()),
+            (3, "trap: host error: env.fail(3)\n"),
+            "{engine}"
+        );
+    }
+}
+
 #[test]
 fn print_writes_canonical_text() {
     let src = b"func @f(i32)->i32{entry(v7:i32): v9 = iconst.i32 0xffffffff v8 = iadd.i32 v7, v9 return v8}";

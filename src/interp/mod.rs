@@ -191,9 +191,22 @@ pub(crate) fn link(module: &Module, imports: &Imports) -> Result<Linked, Error> 
     })
 }
 
-/// The most registers (8 bytes each) the frame stack may hold: a program that recurses
-/// with huge frames traps with `call stack exhausted` before it exhausts the host.
-const MAX_REGISTERS: usize = 64 << 20;
+/// The registers (8 bytes each) the frame stack may hold at least: 512 MiB.
+const MIN_REGISTERS: usize = 64 << 20;
+
+/// The most registers the frame stack may hold: room for `max_depth` nested frames of
+/// the largest function of `prog`, and at least [`MIN_REGISTERS`]. Within the depth
+/// limit a program never runs out of registers; growing the stack may still fail where
+/// the host has not the memory, which traps with `call stack exhausted` too.
+fn register_limit(prog: &lower::Program, max_depth: u32) -> usize {
+    let widest = (prog.funcs.iter())
+        .filter_map(|f| f.code.as_ref().map(|c| c.nregs))
+        .max()
+        .unwrap_or(0);
+    widest
+        .saturating_mul(max_depth as usize + 1)
+        .max(MIN_REGISTERS)
+}
 
 /// A module ready to run on the interpreter: its code, its memory, its imports.
 pub struct Instance {
@@ -203,6 +216,8 @@ pub struct Instance {
     hosts: Vec<Option<HostFn>>,
     config: Config,
     regs: Vec<u64>,
+    /// The most registers `regs` may hold ([`register_limit`]).
+    max_regs: usize,
 }
 
 struct Frame {
@@ -226,11 +241,13 @@ impl Instance {
             memory,
             max_pages,
         } = link(module, &imports)?;
+        let prog = lower::lower(module);
         Ok(Instance {
-            prog: Arc::new(lower::lower(module)),
             memory,
             max_pages,
             hosts,
+            max_regs: register_limit(&prog, config.max_call_depth),
+            prog: Arc::new(prog),
             config: config.clone(),
             regs: Vec::new(),
         })
@@ -241,7 +258,7 @@ impl Instance {
         &self.memory
     }
 
-    /// Calls the function `name` with `args`.
+    /// Calls the function `name` with `args`; an import, its host function.
     ///
     /// # Errors
     /// [`CallError::Trap`] when it traps (memory keeps what was written before the trap,
@@ -314,7 +331,8 @@ impl Instance {
         rets: (u32, u32),
     ) -> Result<usize, Trap> {
         if frames.len() >= self.config.max_call_depth as usize
-            || self.regs.len() + code.nregs > MAX_REGISTERS
+            || self.regs.len() + code.nregs > self.max_regs
+            || self.regs.try_reserve(code.nregs).is_err()
         {
             return Err(Trap::CallStackExhausted);
         }
