@@ -171,6 +171,12 @@ fn compare(runs: &[(String, Run)]) -> Option<String> {
 /// failures (at most a few are kept in full). A watchdog ends the process, naming the
 /// seed and the engine, when one program runs longer than [`HANG`].
 fn check_seeds(n: u64, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
+    check_seed_range(0..n, visit)
+}
+
+/// [`check_seeds`] for the seeds of `range`.
+fn check_seed_range(range: std::ops::Range<u64>, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
+    let (first, n) = (range.start, range.end);
     let workers = std::thread::available_parallelism().map_or(2, |p| p.get()) as u64;
     let failures = Mutex::new(Vec::new());
     let doing: Vec<Doing> = (0..workers).map(|_| Mutex::new(None)).collect();
@@ -184,7 +190,7 @@ fn check_seeds(n: u64, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
                 let failures = &failures;
                 let doing = &doing[w as usize];
                 s.spawn(move || {
-                    let mut seed = w;
+                    let mut seed = first + w;
                     while seed < n {
                         match check_seed(seed, doing) {
                             Ok(c) => visit(&c),
@@ -199,11 +205,12 @@ fn check_seeds(n: u64, visit: &(dyn Fn(&Checked) + Sync)) -> Vec<String> {
                         }
                         // Counted once checked, so the failures reported are theirs.
                         let checked = checked.fetch_add(1, Ordering::Relaxed) + 1;
-                        if n >= PROGRESS_FROM && checked % PROGRESS_EVERY == 0 {
+                        if n - first >= PROGRESS_FROM && checked % PROGRESS_EVERY == 0 {
                             let failed = failures.lock().unwrap().len();
                             let _ = writeln!(
                                 std::io::stderr(),
-                                "{checked} of {n} seeds checked, {failed} failed"
+                                "{checked} of {} seeds checked, {failed} failed",
+                                n - first
                             );
                         }
                         seed += workers;
@@ -263,10 +270,16 @@ fn engines_agree_on_generated_programs() {
 #[test]
 #[ignore = "long: a million seeds"]
 fn engines_agree_on_a_million_generated_programs() {
+    // `EGJIT_SEEDS=FROM..TO` checks those seeds instead (to look again at a failure).
+    let range = std::env::var("EGJIT_SEEDS").ok().map(|r| {
+        let (a, b) = r.split_once("..").expect("EGJIT_SEEDS is FROM..TO");
+        a.parse().expect("FROM is a number")..b.parse().expect("TO is a number")
+    });
+    let range = range.unwrap_or(0..LONG_SEEDS);
     let start = Instant::now();
-    let failures = check_seeds(LONG_SEEDS, &|_| {});
-    assert_no_failures(&failures, LONG_SEEDS);
-    eprintln!("{LONG_SEEDS} seeds in {:.2?}", start.elapsed());
+    let failures = check_seed_range(range.clone(), &|_| {});
+    assert_no_failures(&failures, range.end - range.start);
+    eprintln!("seeds {range:?} in {:.2?}", start.elapsed());
 }
 
 #[test]

@@ -305,10 +305,19 @@ impl Extractor {
     }
 
     /// The ways of every class and effect of `g`, nothing shared, no costs yet.
-    fn reset(&mut self, g: &Graph, effects: &[Effect], live: &[(Value, Id)]) {
+    /// Readies the tables for graph `g` of a block with `effects`, whose calls write the
+    /// slots `results` (value, and the position after which it is written), and whose
+    /// values `live` are live out.
+    fn reset(
+        &mut self,
+        g: &Graph,
+        effects: &[Effect],
+        results: &[(u32, u32)],
+        live: &[(Value, Id)],
+    ) {
         let n = g.len();
         self.classes = n;
-        earliest(g, n, &mut self.earliest);
+        earliest(g, n, results, &mut self.earliest);
         let earliest = &self.earliest;
         let present = tile_kinds(g);
         let tile_ways = |id: Id, node: &Node, sink: &mut dyn FnMut(Way)| {
@@ -345,7 +354,9 @@ impl Extractor {
             }
             let first = earliest[ix(id)];
             for node in class.nodes {
-                if matches!(node.op, NodeOp::Pure(..)) && node_earliest(node, earliest) <= first {
+                if matches!(node.op, NodeOp::Pure(..))
+                    && node_earliest(node, results, earliest) <= first
+                {
                     tile_ways(id, node, &mut add);
                 }
             }
@@ -593,17 +604,18 @@ fn own_node<'g>(g: &'g Graph, e: &Effect) -> Option<&'g Node> {
 
 /// After which effect each class can be computed (0: at the block's start), by dense
 /// index: the least over its nodes of the latest of the node's own position and its
-/// operands'.
-fn earliest(g: &Graph, n: usize, out: &mut Vec<u32>) {
-    if !earliest_in_order(g, n, out) {
-        *out = earliest_cyclic(g, n);
+/// operands'. `results` are the slots the block's calls write, with their positions
+/// ([`own_position`]).
+fn earliest(g: &Graph, n: usize, results: &[(u32, u32)], out: &mut Vec<u32>) {
+    if !earliest_in_order(g, n, results, out) {
+        *out = earliest_cyclic(g, n, results);
     }
 }
 
 /// [`earliest`] in one pass in class order, which is enough when every class is either
 /// a leaf (a constant or a slot: 0) or reads only classes before it, as a block that was
 /// not rewritten does; false (and `out` unfinished) for any other graph.
-fn earliest_in_order(g: &Graph, n: usize, out: &mut Vec<u32>) -> bool {
+fn earliest_in_order(g: &Graph, n: usize, results: &[(u32, u32)], out: &mut Vec<u32>) -> bool {
     out.clear();
     out.resize(n, 0);
     for class in g.classes() {
@@ -611,7 +623,7 @@ fn earliest_in_order(g: &Graph, n: usize, out: &mut Vec<u32>) -> bool {
         if class
             .nodes
             .iter()
-            .any(|n| n.args.is_empty() && own_position(n) == 0)
+            .any(|n| n.args.is_empty() && own_position(n, results) == 0)
         {
             continue;
         }
@@ -620,7 +632,7 @@ fn earliest_in_order(g: &Graph, n: usize, out: &mut Vec<u32>) -> bool {
             if node.args.iter().any(|&a| ix(a) >= c) {
                 return false;
             }
-            best = best.min(node_earliest(node, out));
+            best = best.min(node_earliest(node, results, out));
         }
         out[c] = best;
     }
@@ -628,13 +640,13 @@ fn earliest_in_order(g: &Graph, n: usize, out: &mut Vec<u32>) -> bool {
 }
 
 /// [`earliest`] for any graph.
-fn earliest_cyclic(g: &Graph, n: usize) -> Vec<u32> {
+fn earliest_cyclic(g: &Graph, n: usize, results: &[(u32, u32)]) -> Vec<u32> {
     let mut h = Hyper::new(n);
     for class in g.classes() {
         for node in class.nodes {
             h.push(
                 ix(class.id),
-                own_position(node),
+                own_position(node, results),
                 node.args.iter().map(|&a| ix(a)),
             );
         }
@@ -642,19 +654,22 @@ fn earliest_cyclic(g: &Graph, n: usize) -> Vec<u32> {
     h.solve(u32::max, &|_| false).0.to_vec()
 }
 
-/// After which effect a node itself can run: its own position for an effect, else 0.
-fn own_position(n: &Node) -> u32 {
+/// After which effect a node itself can run: its own position for an effect; for the
+/// slot of a value a call of the block returns (`results`: value, position), the call's
+/// position, as the slot is written only there; else 0.
+fn own_position(n: &Node, results: &[(u32, u32)]) -> u32 {
     match n.op {
         NodeOp::Effect { seq, .. } | NodeOp::Term(_, seq) => seq.saturating_add(1),
+        NodeOp::Slot(_, v) => results.iter().find(|r| r.0 == v).map_or(0, |r| r.1),
         _ => 0,
     }
 }
 
-fn node_earliest(n: &Node, e: &[u32]) -> u32 {
+fn node_earliest(n: &Node, results: &[(u32, u32)], e: &[u32]) -> u32 {
     n.args
         .iter()
         .map(|a| e.get(ix(*a)).copied().unwrap_or(u32::MAX))
-        .fold(own_position(n), u32::max)
+        .fold(own_position(n, results), u32::max)
 }
 
 /// Covers a block from its frozen graph (rewritten or not).
@@ -672,7 +687,20 @@ pub fn cover_block(
 ) -> Result<BlockCover, Error> {
     let g = &bg.graph;
     let x = &mut scratch.x;
-    x.reset(g, &bg.effects, &bg.live_out);
+    // The values the block's calls return: their slots are written only at the call.
+    let mut results: smallvec::SmallVec<[(u32, u32); 8]> = smallvec::SmallVec::new();
+    for e in &bg.effects {
+        if let (NodeOp::Effect { op, seq, .. }, Source::Inst(n)) = (e.node.op, e.source) {
+            if op == crate::ir::Opcode::Call {
+                let after = seq.saturating_add(1);
+                push_all(
+                    &mut results,
+                    block.insts[n].results.iter().map(|r| (r.0, after)),
+                );
+            }
+        }
+    }
+    x.reset(g, &bg.effects, &results, &bg.live_out);
     for e in &bg.effects {
         x.shared[ix(e.class)] = true;
     }
