@@ -300,7 +300,7 @@ impl Extractor {
     #[cfg(test)]
     fn new(g: &Graph, effects: &[Effect], live: &[(Value, Id)]) -> Extractor {
         let mut x = Extractor::default();
-        x.reset(g, effects, live);
+        x.reset(g, effects, &[], live);
         x
     }
 
@@ -602,6 +602,24 @@ fn own_node<'g>(g: &'g Graph, e: &Effect) -> Option<&'g Node> {
     g.nodes(e.class).iter().find(|n| n.op == e.node.op)
 }
 
+/// The values the calls of `block` (whose effects are `effects`) return, each with the
+/// position after which its slot is written: the call's.
+fn call_results(block: &Block, effects: &[Effect]) -> smallvec::SmallVec<[(u32, u32); 8]> {
+    let mut results = smallvec::SmallVec::new();
+    for e in effects {
+        if let (NodeOp::Effect { op, seq, .. }, Source::Inst(n)) = (e.node.op, e.source) {
+            if op == crate::ir::Opcode::Call {
+                let after = seq.saturating_add(1);
+                push_all(
+                    &mut results,
+                    block.insts[n].results.iter().map(|r| (r.0, after)),
+                );
+            }
+        }
+    }
+    results
+}
+
 /// After which effect each class can be computed (0: at the block's start), by dense
 /// index: the least over its nodes of the latest of the node's own position and its
 /// operands'. `results` are the slots the block's calls write, with their positions
@@ -687,19 +705,7 @@ pub fn cover_block(
 ) -> Result<BlockCover, Error> {
     let g = &bg.graph;
     let x = &mut scratch.x;
-    // The values the block's calls return: their slots are written only at the call.
-    let mut results: smallvec::SmallVec<[(u32, u32); 8]> = smallvec::SmallVec::new();
-    for e in &bg.effects {
-        if let (NodeOp::Effect { op, seq, .. }, Source::Inst(n)) = (e.node.op, e.source) {
-            if op == crate::ir::Opcode::Call {
-                let after = seq.saturating_add(1);
-                push_all(
-                    &mut results,
-                    block.insts[n].results.iter().map(|r| (r.0, after)),
-                );
-            }
-        }
-    }
+    let results = call_results(block, &bg.effects);
     x.reset(g, &bg.effects, &results, &bg.live_out);
     for e in &bg.effects {
         x.shared[ix(e.class)] = true;
@@ -1271,7 +1277,7 @@ mod tests {
     #[test]
     fn earliest_in_one_pass_is_the_general_solution() {
         use super::super::graph::{build, Facts};
-        use super::{earliest_cyclic, earliest_in_order};
+        use super::{call_results, earliest_cyclic, earliest_in_order};
         let mut checked = 0;
         for entry in std::fs::read_dir("tests/programs").unwrap() {
             let path = entry.unwrap().path();
@@ -1280,13 +1286,15 @@ mod tests {
             for body in m.funcs.iter().filter_map(|f| f.body.as_ref()) {
                 let facts = Facts::of(body);
                 for (_, block) in body.blocks() {
-                    let g = build(body, block, &facts).graph.flatten();
+                    let bg = build(body, block, &facts);
+                    let results = call_results(block, &bg.effects);
+                    let g = bg.graph.flatten();
                     let mut one_pass = Vec::new();
                     assert!(
-                        earliest_in_order(&g, g.len(), &mut one_pass),
+                        earliest_in_order(&g, g.len(), &results, &mut one_pass),
                         "reads backwards"
                     );
-                    assert_eq!(one_pass, earliest_cyclic(&g, g.len()));
+                    assert_eq!(one_pass, earliest_cyclic(&g, g.len(), &results));
                     checked += 1;
                 }
             }
