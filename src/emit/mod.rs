@@ -417,9 +417,11 @@ impl<'a> FuncEmitter<'a> {
             }
         }
         let temp_base = next;
-        let scratch = temp_base + temps;
+        // The scratch slot breaks cycles of parallel moves, those of a `return` among
+        // them, whose destinations are the result slots 0, 1, …: it comes after them.
         let results = module.funcs[func.0 as usize].sig.results.len() as u32;
-        let slots = (scratch + 1).max(results);
+        let scratch = (temp_base + temps).max(results);
+        let slots = scratch + 1;
         FuncEmitter {
             module,
             body,
