@@ -576,28 +576,16 @@ impl<'a> FuncEmitter<'a> {
             _ => 0,
         };
         let covers = Covers::Op(inst.op, inst.ty);
-        self.operation_by(stencil, recipe, covers, &fills[..operands], result, off)?;
+        self.operation(stencil, recipe, covers, &fills[..operands], result, off)?;
         Ok(())
     }
 
-    /// Places an operation's stencil, its trailing `jmp` dropped: `operands` the numbers
-    /// of its operands (frame offsets, immediates), `result` its result's frame offset,
-    /// `off` a memory access's offset.
-    #[inline]
-    fn operation(
-        &mut self,
-        stencil: &'static Stencil,
-        covers: Covers,
-        operands: &[i64],
-        result: Option<i64>,
-        off: i64,
-    ) -> Result<(), String> {
-        self.operation_by(stencil, recipe(stencil), covers, operands, result, off)
-    }
-
-    /// [`operation`](Self::operation) with the stencil's recipe looked up already.
+    /// Places an operation's stencil, its trailing `jmp` dropped, by its recipe
+    /// ([`recipe`], looked up by the caller) where it has one: `operands` the numbers of
+    /// its operands (frame offsets, immediates), `result` its result's frame offset, `off`
+    /// a memory access's offset.
     #[inline(always)]
-    fn operation_by(
+    fn operation(
         &mut self,
         stencil: &'static Stencil,
         recipe: Option<&'static Recipe>,
@@ -724,7 +712,8 @@ impl<'a> FuncEmitter<'a> {
                 };
                 let fills = self.operand_fills(inst);
                 let result = inst.result.map(|r| 8 * self.slot(r) as i64);
-                self.operation(inst.stencil, inst.covers, &fills, result, off)?;
+                let s = inst.stencil;
+                self.operation(s, recipe(s), inst.covers, &fills, result, off)?;
             }
             Detail::Call {
                 func,
@@ -903,11 +892,11 @@ impl<'a> FuncEmitter<'a> {
         match m.src {
             Src::Slot(s) => {
                 let copy = tiles().special.copy;
-                self.operation(copy, covers, &[8 * s as i64], result, 0)
+                self.operation(copy, recipe(copy), covers, &[8 * s as i64], result, 0)
             }
             Src::Imm(v) => {
                 let (stencil, imms, n) = iconst_imms(m.ty, v as u64);
-                self.operation(stencil, covers, &imms[..n], result, 0)
+                self.operation(stencil, recipe(stencil), covers, &imms[..n], result, 0)
             }
         }
     }
