@@ -444,6 +444,17 @@ impl<'a> FuncGen<'a> {
             return;
         }
         let sig = self.rng.pick(&choices).clone();
+        // Now and then a load just before the call whose value meets the call's first
+        // result just after it: a load that cannot be fused into its user at its own
+        // place, since the other operand is written only by the call.
+        let first = sig.results.first().copied();
+        let loaded = match first {
+            Some(t) if self.rng.chance(1, 4) => {
+                let addr = self.address();
+                Some((self.def(t, &format!("load.{t} v{addr}")), t))
+            }
+            _ => None,
+        };
         let mut args = Vec::new();
         for (i, &p) in sig.params.iter().enumerate() {
             let v = if sig.name == "rec" && i == 0 {
@@ -466,6 +477,18 @@ impl<'a> FuncGen<'a> {
                 .collect();
             let _ = writeln!(self.out, "    {} = {call}", rs.join(", "));
             self.budget -= 1;
+            if let Some((l, t)) = loaded {
+                let r = &rs[0];
+                let op = *self
+                    .rng
+                    .pick(&["iadd", "isub", "imul", "band", "bor", "bxor"]);
+                let text = if self.rng.chance(1, 2) {
+                    format!("{op}.{t} v{l}, {r}")
+                } else {
+                    format!("{op}.{t} {r}, v{l}")
+                };
+                self.def(t, &text);
+            }
         }
     }
 
