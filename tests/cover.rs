@@ -500,7 +500,7 @@ fn a_block_too_large_for_the_e_graph_is_rewritten_in_place_without_merges() {
 /// needs two.
 #[test]
 fn temporaries_are_reused_but_never_by_an_instance_that_reads_them() {
-    use egjit::select::cover::{Detail, Operand, SlotRef};
+    use egjit::select::cover::{Operand, SlotRef};
     let selector = Selector::new(&Config::default()).expect("rules");
     let mut shared = 0;
     for m in sample_modules() {
@@ -509,21 +509,12 @@ fn temporaries_are_reused_but_never_by_an_instance_that_reads_them() {
             let mut written = vec![false; b.temps as usize];
             let mut writes = 0;
             for inst in &b.insts {
-                let mut reads: Vec<u32> = Vec::new();
-                let mut read = |o: &Operand| {
-                    if let Operand::Slot(SlotRef::Temp(t)) = *o {
-                        reads.push(t);
-                    }
-                };
-                inst.operands.iter().for_each(&mut read);
-                match &inst.detail {
-                    Detail::Call { args, .. } | Detail::Return(args) => args.iter().for_each(read),
-                    Detail::Jump(e) => e.moves.iter().for_each(|(_, o)| read(o)),
-                    Detail::Brif { then, els } => {
-                        (then.moves.iter().chain(&els.moves)).for_each(|(_, o)| read(o))
-                    }
-                    _ => {}
-                }
+                let reads: Vec<u32> = (inst.reads())
+                    .filter_map(|o| match *o {
+                        Operand::Slot(SlotRef::Temp(t)) => Some(t),
+                        _ => None,
+                    })
+                    .collect();
                 for &t in &reads {
                     assert!(written[t as usize], "{}: t{t} read unwritten", m.source);
                 }

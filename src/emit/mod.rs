@@ -324,34 +324,19 @@ fn values_used(body: &Body, fc: &FuncCover) -> Vec<bool> {
         }
     };
     for inst in fc.blocks.iter().flat_map(|b| &b.insts) {
-        let mut reads: SmallVec<[&Operand; 8]> = inst.operands.iter().collect();
-        if let Some(SlotRef::Value(v)) = inst.result {
-            mark(v);
-        }
-        let edges: &[&Edge] = match &inst.detail {
-            Detail::Call { args, results, .. } => {
-                reads.extend(args);
-                results.iter().for_each(|&r| mark(r));
-                &[]
-            }
-            Detail::Return(vals) => {
-                reads.extend(vals);
-                &[]
-            }
-            Detail::Jump(e) => &[e],
-            Detail::Brif { then, els } => &[then, els],
-            Detail::None | Detail::Offset(_) | Detail::BrTable { .. } => &[],
-        };
-        for e in edges {
-            for (p, o) in &e.moves {
-                mark(*p);
-                reads.push(o);
-            }
-        }
-        for o in reads {
+        for o in inst.reads() {
             if let Operand::Slot(SlotRef::Value(v)) = *o {
                 mark(v);
             }
+        }
+        if let Some(SlotRef::Value(v)) = inst.result {
+            mark(v);
+        }
+        if let Detail::Call { results, .. } = &inst.detail {
+            results.iter().for_each(|&r| mark(r));
+        }
+        for e in inst.edges() {
+            e.moves.iter().for_each(|&(p, _)| mark(p));
         }
     }
     used

@@ -118,6 +118,46 @@ pub struct Instance {
     pub cost: u32,
 }
 
+impl Instance {
+    /// The control-flow edges it takes: a `jump`'s, a `brif`'s two.
+    pub fn edges(&self) -> impl Iterator<Item = &Edge> {
+        let (a, b) = match &self.detail {
+            Detail::Jump(e) => (Some(e), None),
+            Detail::Brif { then, els } => (Some(then), Some(els)),
+            _ => (None, None),
+        };
+        a.into_iter().chain(b)
+    }
+
+    /// The operands it reads: its operands, then a call's arguments or the values
+    /// returned, then its edges' arguments.
+    pub fn reads(&self) -> impl Iterator<Item = &Operand> {
+        let listed: &[Operand] = match &self.detail {
+            Detail::Call { args, .. } | Detail::Return(args) => args,
+            _ => &[],
+        };
+        let moved = self.edges().flat_map(|e| e.moves.iter().map(|(_, o)| o));
+        self.operands.iter().chain(listed).chain(moved)
+    }
+
+    /// [`reads`](Self::reads), to change them.
+    pub fn reads_mut(&mut self) -> impl Iterator<Item = &mut Operand> {
+        let (listed, then, els): (&mut [Operand], &mut [_], &mut [_]) = match &mut self.detail {
+            Detail::Call { args, .. } | Detail::Return(args) => (args, &mut [], &mut []),
+            Detail::Jump(e) => (&mut [], &mut e.moves, &mut []),
+            Detail::Brif { then, els } => (&mut [], &mut then.moves, &mut els.moves),
+            Detail::None | Detail::Offset(_) | Detail::BrTable { .. } => {
+                (&mut [], &mut [], &mut [])
+            }
+        };
+        let moved = then.iter_mut().chain(els).map(|(_, o)| o);
+        self.operands
+            .iter_mut()
+            .chain(listed.iter_mut())
+            .chain(moved)
+    }
+}
+
 /// Why rewriting a block's e-graph stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Saturation {

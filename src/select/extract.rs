@@ -815,20 +815,6 @@ fn emit(
     })
 }
 
-/// Calls `f` with every operand an instance reads: its operands, a call's arguments, a
-/// branch's arguments, the values returned.
-fn each_read(inst: &mut Instance, mut f: impl FnMut(&mut Operand)) {
-    inst.operands.iter_mut().for_each(&mut f);
-    match &mut inst.detail {
-        Detail::Call { args, .. } | Detail::Return(args) => args.iter_mut().for_each(f),
-        Detail::Jump(e) => e.moves.iter_mut().for_each(|(_, o)| f(o)),
-        Detail::Brif { then, els } => {
-            (then.moves.iter_mut().chain(&mut els.moves)).for_each(|(_, o)| f(o));
-        }
-        Detail::None | Detail::Offset(_) | Detail::BrTable { .. } => {}
-    }
-}
-
 /// Numbers the block's `temps` temporaries anew so that two whose lives do not overlap
 /// share a slot, and returns how many numbers that takes. A temporary lives from the
 /// instance that writes it to the last that reads it; one that an instance reads for the
@@ -842,12 +828,12 @@ fn reuse_temps(insts: &mut [Instance], temps: u32) -> u32 {
     }
     // The last instance that reads each temporary.
     let mut last = vec![UNSET; n];
-    for (k, inst) in insts.iter_mut().enumerate() {
-        each_read(inst, |o| {
+    for (k, inst) in insts.iter().enumerate() {
+        for o in inst.reads() {
             if let Operand::Slot(SlotRef::Temp(t)) = *o {
                 last[t as usize] = k as u32;
             }
-        });
+        }
     }
     let mut number = vec![UNSET; n];
     let mut free: Vec<u32> = Vec::new();
@@ -855,7 +841,7 @@ fn reuse_temps(insts: &mut [Instance], temps: u32) -> u32 {
     let mut used = 0u32;
     for (k, inst) in insts.iter_mut().enumerate() {
         ending.clear();
-        each_read(inst, |o| {
+        for o in inst.reads_mut() {
             if let Operand::Slot(SlotRef::Temp(t)) = o {
                 let old = *t as usize;
                 // Every read follows its write; were one not to, it would get a slot of
@@ -869,7 +855,7 @@ fn reuse_temps(insts: &mut [Instance], temps: u32) -> u32 {
                 }
                 *t = number[old];
             }
-        });
+        }
         if let Some(SlotRef::Temp(t)) = &mut inst.result {
             let new = free.pop().unwrap_or_else(|| {
                 used += 1;

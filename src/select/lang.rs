@@ -10,7 +10,7 @@ use std::fmt;
 use egg::{FromOp, Id, Language};
 use smallvec::SmallVec;
 
-use crate::small::push_all;
+use crate::small::small;
 
 use crate::ir::oplist::Suffix;
 use crate::ir::{Opcode, Type};
@@ -262,12 +262,10 @@ impl Node {
     }
 }
 
-/// Node operands from `args` (see [`push_all`](crate::small::push_all)).
+/// Node operands from `args` (see [`small`]).
 #[inline]
 pub fn ids(args: impl IntoIterator<Item = Id>) -> SmallVec<[Id; 3]> {
-    let mut ids = SmallVec::new();
-    push_all(&mut ids, args);
-    ids
+    small(args)
 }
 
 /// `bits` as a slot of type `ty` holds them.
