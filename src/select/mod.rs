@@ -472,8 +472,11 @@ fn saturate_by_egg(
             None
         }
     };
-    let start = Instant::now();
     let (mut g, first) = bg.graph.to_egraph();
+    // The clock starts once the block is loaded: the first e-graph of a process also
+    // calibrates egg's clock (`quanta`), which takes milliseconds on a loaded machine
+    // and would otherwise end a block's rewriting before its first round.
+    let start = Instant::now();
     let mut iterations = 0;
     let mut found = Vec::new();
     let reason = loop {
