@@ -585,3 +585,64 @@ fn deep_recursion_with_wide_frames_runs_to_the_depth_limit_on_every_engine() {
         );
     }
 }
+
+/// A module built in code may number its values as it likes: here the entry block's
+/// parameters are values 2 and 0, not 0 and 1, and a constant is value 1. Every engine
+/// must read the arguments from the parameters it names.
+#[test]
+fn entry_parameters_numbered_out_of_order_take_the_arguments() {
+    let src = "func @f(i64, i64) -> i64 {
+entry(v0: i64, v1: i64):
+    v2 = iconst.i64 100
+    v3 = isub.i64 v0, v1
+    v4 = iadd.i64 v3, v2
+    return v4
+}
+";
+    let mut m = Module::from_text(src, "t.egir").unwrap_or_else(|e| panic!("{e}"));
+    // Renumber: old v0 → 2, old v1 → 0, old v2 → 1; the text's v0 stays the first
+    // parameter and v1 the second.
+    let body = m.funcs[0].body.as_mut().expect("a body");
+    let renumber = |v: egjit::ir::Value| egjit::ir::Value([2, 0, 1, 3, 4][v.0 as usize]);
+    let mut values = body.values.clone();
+    for (old, data) in body.values.iter().enumerate() {
+        values[renumber(egjit::ir::Value(old as u32)).0 as usize] = data.clone();
+    }
+    body.values = values;
+    for b in &mut body.blocks {
+        b.params.iter_mut().for_each(|p| *p = renumber(*p));
+        for inst in &mut b.insts {
+            inst.args.iter_mut().for_each(|a| *a = renumber(*a));
+            inst.results.iter_mut().for_each(|r| *r = renumber(*r));
+        }
+        if let Some(egjit::ir::Terminator {
+            kind: egjit::ir::TermKind::Return(vals),
+            ..
+        }) = &mut b.term
+        {
+            vals.iter_mut().for_each(|v| *v = renumber(*v));
+        }
+    }
+    assert_eq!(
+        m.funcs[0].body.as_ref().expect("a body").blocks[0].params,
+        vec![egjit::ir::Value(2), egjit::ir::Value(0)]
+    );
+    // f(10, 3) = 10 - 3 + 100 = 107.
+    let want = vec![Value::I64(107)];
+    let args = [Value::I64(10), Value::I64(3)];
+    for single_op in [false, true] {
+        let jit = Jit::new(Config {
+            single_op,
+            ..Config::default()
+        })
+        .expect("jit");
+        let compiled = jit.compile(&m).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            compiled.call("f", &args).expect("call"),
+            want,
+            "single_op {single_op}"
+        );
+    }
+    let mut interp = Instance::new(&m, Imports::new(), &Config::default()).expect("instance");
+    assert_eq!(interp.call("f", &args).expect("interp"), want);
+}

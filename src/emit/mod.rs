@@ -22,7 +22,7 @@ use crate::select::extract::iconst_imms;
 use crate::select::single::{inst_instance, term_instance, term_stencil};
 use crate::select::tiles::tiles;
 use crate::small::small;
-use crate::stencil::recipe::{recipe, Recipe, OFFSET, RESULT};
+use crate::stencil::recipe::{recipe, Recipe, OFFSET, PADDED, RESULT};
 use crate::stencil::{field, misfit, patch, HoleValue, Stencil};
 use crate::{Error, ErrorKind};
 use layout::layout;
@@ -315,6 +315,10 @@ fn emit_funcs<'a>(
 /// The slot of a value that has none.
 const NO_SLOT: u32 = u32::MAX;
 
+/// The numbers of a stencil's holes by source: operands 0 to 3, [`RESULT`], [`OFFSET`]
+/// and two unused, so that an index taken modulo the length needs no bounds check.
+const NUMBERS: usize = 8;
+
 /// The values a function's cover reads or writes in their slots, by value.
 fn values_used(body: &Body, fc: &FuncCover) -> Vec<bool> {
     let mut used = vec![false; body.values.len()];
@@ -387,21 +391,27 @@ impl<'a> FuncEmitter<'a> {
         // arguments there); every other value a slot of its own after them, but for a
         // value no instance reads or writes, which takes none: were one to, its offset
         // would not fit its hole, an error rather than a write elsewhere.
-        let mut slot_of = vec![NO_SLOT; body.values.len()];
-        let mut next = 0u32;
-        if let Some(entry) = body.blocks.first() {
-            for &p in &entry.params {
-                slot_of[p.index()] = next;
-                next += 1;
-            }
-        }
-        for (v, s) in slot_of.iter_mut().enumerate() {
-            if *s == NO_SLOT && used.as_ref().is_none_or(|u| u[v]) {
-                *s = next;
-                next += 1;
-            }
-        }
-        let temp_base = next;
+        let n = body.values.len() as u32;
+        let entry_params = body.blocks.first().map_or(&[][..], |b| &b.params[..]);
+        let (slot_of, temp_base) =
+            if used.is_none() && (entry_params.iter().enumerate()).all(|(i, p)| p.index() == i) {
+                // Every value takes a slot and the parameters come first: value i, slot i.
+                ((0..n).collect(), n)
+            } else {
+                let mut slot_of = vec![NO_SLOT; n as usize];
+                let mut next = 0u32;
+                for &p in entry_params {
+                    slot_of[p.index()] = next;
+                    next += 1;
+                }
+                for (v, s) in slot_of.iter_mut().enumerate() {
+                    if *s == NO_SLOT && used.as_ref().is_none_or(|u| u[v]) {
+                        *s = next;
+                        next += 1;
+                    }
+                }
+                (slot_of, next)
+            };
         // The scratch slot breaks cycles of parallel moves, those of a `return` among
         // them, whose destinations are the result slots 0, 1, …: it comes after them.
         let results = module.funcs[func.0 as usize].sig.results.len() as u32;
@@ -525,12 +535,13 @@ impl<'a> FuncEmitter<'a> {
     /// Places an instruction other than a call with its own stencil, its operands in
     /// their slots: what [`inst_instance`] makes, without making it.
     fn single_inst(&mut self, inst: &Inst) -> Result<(), Fail> {
-        // The numbers of the operands: immediates of a constant, else the slots' offsets.
-        let mut fills = [0i64; 4];
+        // The numbers of the holes by source: the immediates of a constant, else the
+        // operands' slot offsets; the result's; a memory access's offset.
+        let mut vals = [0i64; NUMBERS];
         let ((stencil, recipe), operands) = if inst.op == Opcode::Iconst {
-            let (stencil, imms, n) = iconst_imms(inst.ty.unwrap_or(Type::I32), inst.imm);
-            fills[..2].copy_from_slice(&imms);
-            ((stencil, recipe(stencil)), n)
+            let (stencil, recipe, imms, n) = iconst_imms(inst.ty.unwrap_or(Type::I32), inst.imm);
+            vals[..2].copy_from_slice(&imms);
+            ((stencil, recipe), n)
         } else {
             // What `inst_stencil` gives an operation other than a call or a constant.
             let Some(found) = tiles().all_slots.with_recipe(inst.op, inst.ty) else {
@@ -541,14 +552,14 @@ impl<'a> FuncEmitter<'a> {
                     }),
                 ));
             };
-            let Some(fills) = fills.get_mut(..inst.args.len()) else {
+            if inst.args.len() > 4 {
                 return Err(Fail::Emit(format!(
                     "`{}` has too many operands",
                     inst.mnemonic()
                 )));
-            };
-            for (f, a) in fills.iter_mut().zip(&inst.args) {
-                *f = 8 * self.slot_of[a.index()] as i64;
+            }
+            for (v, a) in vals.iter_mut().zip(&inst.args) {
+                *v = 8 * self.slot_of[a.index()] as i64;
             }
             (found, inst.args.len())
         };
@@ -556,12 +567,13 @@ impl<'a> FuncEmitter<'a> {
             .results
             .first()
             .map(|&r| 8 * self.slot_of[r.index()] as i64);
-        let off = match inst.op.info().imm {
-            Imm::Offset => inst.imm as i64,
-            _ => 0,
-        };
+        vals[RESULT as usize] = result.unwrap_or(0);
+        if inst.op.info().imm == Imm::Offset {
+            vals[OFFSET as usize] = inst.imm as i64;
+        }
+        // The table's recipes take no more than the operation gives (`Recipe::takes`).
         let covers = Covers::Op(inst.op, inst.ty);
-        self.operation(stencil, recipe, covers, &fills[..operands], result, off)?;
+        self.place_numbers(stencil, recipe, covers, &vals, operands, result.is_some())?;
         Ok(())
     }
 
@@ -579,16 +591,57 @@ impl<'a> FuncEmitter<'a> {
         result: Option<i64>,
         off: i64,
     ) -> Result<(), String> {
+        let mut vals = [0i64; NUMBERS];
+        let Some(given) = vals
+            .get_mut(..operands.len())
+            .filter(|_| operands.len() <= 4)
+        else {
+            return self.operation_by_holes(stencil, covers, operands, result, off);
+        };
+        given.copy_from_slice(operands);
+        vals[RESULT as usize] = result.unwrap_or(0);
+        vals[OFFSET as usize] = off;
+        let recipe = recipe.filter(|r| r.takes(operands.len(), result.is_some()));
+        self.place_numbers(
+            stencil,
+            recipe,
+            covers,
+            &vals,
+            operands.len(),
+            result.is_some(),
+        )
+    }
+
+    /// Places `stencil` with `vals` the numbers of its holes by source (the first
+    /// `operands` operands, the result when `result`, the offset): by `recipe` when it
+    /// is given, which must take no more than that ([`Recipe::takes`]), and the numbers
+    /// fit; else hole by hole, each error named.
+    #[inline(always)]
+    fn place_numbers(
+        &mut self,
+        stencil: &'static Stencil,
+        recipe: Option<&'static Recipe>,
+        covers: Covers,
+        vals: &[i64; NUMBERS],
+        operands: usize,
+        result: bool,
+    ) -> Result<(), String> {
         if let Some(r) = recipe {
-            if self.by_recipe(r, stencil, &covers, operands, result, off) {
+            if self.by_recipe(r, stencil, covers, vals) {
                 return Ok(());
             }
         }
-        self.operation_by_holes(stencil, covers, operands, result, off)
+        self.operation_by_holes(
+            stencil,
+            covers,
+            &vals[..operands.min(4)],
+            result.then_some(vals[RESULT as usize]),
+            vals[OFFSET as usize],
+        )
     }
 
-    /// [`operation`](Self::operation) for a stencil without a recipe, or whose recipe
-    /// declined: hole by hole, each error named.
+    /// [`place_numbers`](Self::place_numbers) for a stencil without a recipe, or whose
+    /// numbers do not all fit: hole by hole, each error named.
     #[inline(never)]
     fn operation_by_holes(
         &mut self,
@@ -609,60 +662,44 @@ impl<'a> FuncEmitter<'a> {
         })
     }
 
-    /// Places `stencil` by its recipe, as [`place`](Self::place) would with the numbers
-    /// of [`operation`](Self::operation); false, placing nothing, when the recipe needs a
-    /// number not given or a number does not fit its field (`place` then says which).
+    /// Places `stencil` by its recipe `r`, `vals` the numbers of its holes by source:
+    /// the code copied whole (a copy of fixed length is a few moves, not a call), every
+    /// field written, then judged at once. False, placing nothing, when a number does not
+    /// fit its field (`place` then says which).
     #[inline(always)]
     fn by_recipe(
         &mut self,
         r: &Recipe,
         stencil: &'static Stencil,
-        covers: &Covers,
-        operands: &[i64],
-        result: Option<i64>,
-        off: i64,
+        covers: Covers,
+        vals: &[i64; NUMBERS],
     ) -> bool {
-        // By cases: a copy of a length not known here would be a call.
-        let mut vals = match *operands {
-            [] => [0; 6],
-            [a] => [a, 0, 0, 0, 0, 0],
-            [a, b] => [a, b, 0, 0, 0, 0],
-            [a, b, c] => [a, b, c, 0, 0, 0],
-            [a, b, c, d] => [a, b, c, d, 0, 0],
-            _ => return false,
-        };
-        vals[RESULT as usize] = result.unwrap_or(0);
-        vals[OFFSET as usize] = off;
-        let have =
-            ((1u8 << operands.len()) - 1) | u8::from(result.is_some()) << RESULT | 1 << OFFSET;
-        if r.needs & !have != 0 {
-            return false;
-        }
         let image = &mut *self.image;
         let at = image.bytes.len();
-        let len = r.len as usize;
-        // A copy of fixed length is a few moves, not a call; the padding is cut off.
         image.bytes.extend_from_slice(&r.code);
-        image.bytes.truncate(at + len);
-        let code = &mut image.bytes[at..];
-        for f in r.fills() {
-            match vals[f.src as usize].checked_add(f.addend as i64) {
-                Some(v) if f.range.holds(v) => {
-                    let o = f.offset as usize;
-                    code[o..o + 4].copy_from_slice(&(v as u32).to_le_bytes());
-                }
-                _ => {
-                    image.bytes.truncate(at);
-                    return false;
+        let mut fits = true;
+        if let Some(code) = image.bytes.get_mut(at..at + PADDED) {
+            for f in r.fills() {
+                let (bits, ok) = f.field(vals[f.src as usize % NUMBERS]);
+                fits &= ok;
+                let o = f.offset as usize;
+                if let Some(field) = code.get_mut(o..o + 4) {
+                    field.copy_from_slice(&bits.to_le_bytes());
                 }
             }
         }
+        if !fits {
+            image.bytes.truncate(at);
+            return false;
+        }
+        // The padding is cut off.
+        image.bytes.truncate(at + r.len as usize);
         image.placed.push(Placed {
             func: self.func,
             offset: at as u32,
-            len: len as u32,
+            len: r.len as u32,
             stencil,
-            covers: *covers,
+            covers,
         });
         true
     }
@@ -839,7 +876,25 @@ impl<'a> FuncEmitter<'a> {
 
     /// The moves of an edge: its block's parameters from its arguments.
     fn edge_moves(&mut self, edge: EdgeRef<'a>) -> Result<(), String> {
-        let (body, slot_of) = (self.body, &self.slot_of);
+        let body = self.body;
+        if let EdgeRef::Ir(t) = edge {
+            // Most edges write no slot they read: then each move goes as it comes, and
+            // no list of them is made.
+            let params = &body.blocks[t.block.index()].params;
+            let slot_of = &self.slot_of;
+            let reads = |d: u32| t.args.iter().any(|a| slot_of[a.index()] == d);
+            if params.iter().all(|p| !reads(slot_of[p.index()])) {
+                for (&p, &a) in params.iter().zip(&t.args) {
+                    self.one_move(Move {
+                        dst: self.slot_of[p.index()],
+                        src: Src::Slot(self.slot_of[a.index()]),
+                        ty: body.ty(p),
+                    })?;
+                }
+                return Ok(());
+            }
+        }
+        let slot_of = &self.slot_of;
         let moves: Moves = match edge {
             EdgeRef::Cover(e) => small(e.moves.iter().map(|&(p, o)| Move {
                 dst: slot_of[p.index()],
@@ -872,18 +927,23 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn one_move(&mut self, m: Move) -> Result<(), String> {
-        let result = Some(8 * m.dst as i64);
-        let covers = Covers::Name("move");
-        match m.src {
+        let mut vals = [0i64; NUMBERS];
+        vals[RESULT as usize] = 8 * m.dst as i64;
+        let (stencil, recipe, operands) = match m.src {
             Src::Slot(s) => {
-                let copy = tiles().special.copy;
-                self.operation(copy, recipe(copy), covers, &[8 * s as i64], result, 0)
+                vals[0] = 8 * s as i64;
+                let t = tiles();
+                (t.special.copy, t.recipes.copy, 1)
             }
             Src::Imm(v) => {
-                let (stencil, imms, n) = iconst_imms(m.ty, v as u64);
-                self.operation(stencil, recipe(stencil), covers, &imms[..n], result, 0)
+                let (stencil, recipe, imms, n) = iconst_imms(m.ty, v as u64);
+                vals[..2].copy_from_slice(&imms);
+                (stencil, recipe, n)
             }
-        }
+        };
+        // The special recipes take no more than this (`SpecialRecipes`).
+        let covers = Covers::Name("move");
+        self.place_numbers(stencil, recipe, covers, &vals, operands, true)
     }
 
     fn call(

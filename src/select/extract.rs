@@ -33,6 +33,7 @@ use super::lang::{Node, NodeOp};
 use super::tiles::{imm_of, matches, tile_kinds, tiles, Match, Tile};
 use crate::ir::{Block, BlockId, Body, Module, TermKind, Type, Value};
 use crate::small::push_all;
+use crate::stencil::recipe::Recipe;
 use crate::stencil::{Kind, Stencil};
 use crate::{Error, ErrorKind};
 
@@ -66,21 +67,31 @@ fn add_cost(a: u32, b: u32) -> u32 {
 
 /// The stencil that puts constant `bits` of type `ty` in a slot, and its operands.
 pub(crate) fn iconst(ty: Type, bits: u64) -> (&'static Stencil, Operands) {
-    let (stencil, imms, n) = iconst_imms(ty, bits);
+    let (stencil, _, imms, n) = iconst_imms(ty, bits);
     let mut operands = Operands::new();
     push_all(&mut operands, imms[..n].iter().map(|&v| Operand::Imm(v)));
     (stencil, operands)
 }
 
-/// [`iconst`]'s stencil and immediates, the first `n` of the array.
+/// [`iconst`]'s stencil, its recipe ([`SpecialRecipes`]) and its immediates, the first
+/// `n` of the array.
+///
+/// [`SpecialRecipes`]: super::tiles::SpecialRecipes
 #[inline]
-pub(crate) fn iconst_imms(ty: Type, bits: u64) -> (&'static Stencil, [i64; 2], usize) {
-    let sp = &tiles().special;
+pub(crate) fn iconst_imms(
+    ty: Type,
+    bits: u64,
+) -> (&'static Stencil, Option<&'static Recipe>, [i64; 2], usize) {
+    let t = tiles();
+    let (sp, r) = (&t.special, &t.recipes);
     match ty {
-        Type::I32 => (sp.iconst_i32, [ty.signed(bits), 0], 1),
-        Type::I64 if (bits as i64) == (bits as i32 as i64) => (sp.iconst_i64, [bits as i64, 0], 1),
+        Type::I32 => (sp.iconst_i32, r.iconst_i32, [ty.signed(bits), 0], 1),
+        Type::I64 if (bits as i64) == (bits as i32 as i64) => {
+            (sp.iconst_i64, r.iconst_i64, [bits as i64, 0], 1)
+        }
         Type::I64 => (
             sp.iconst_i64_wide,
+            r.iconst_i64_wide,
             [bits as u32 as i64, (bits >> 32) as u32 as i64],
             2,
         ),

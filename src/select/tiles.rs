@@ -64,10 +64,26 @@ pub struct Tiles {
     /// The stencil of one operation with every operand in a slot, by opcode and type.
     pub all_slots: SlotStencils,
     pub special: Special,
+    /// The recipes of the special stencils the emitter places most.
+    pub(crate) recipes: SpecialRecipes,
+}
+
+/// Recipes of special stencils, each kept only when it takes no more than the emitter
+/// gives the stencil ([`Recipe::takes`]), so that it is placed without asking.
+#[derive(Debug)]
+pub(crate) struct SpecialRecipes {
+    /// `copy_s`: operand 0 and the result.
+    pub copy: Option<&'static Recipe>,
+    /// `iconst_i32`, `iconst_i64`: operand 0 and the result.
+    pub iconst_i32: Option<&'static Recipe>,
+    pub iconst_i64: Option<&'static Recipe>,
+    /// `iconst_i64_wide`: operands 0 and 1 and the result.
+    pub iconst_i64_wide: Option<&'static Recipe>,
 }
 
 /// A table of stencils by opcode and type, for lookups per operation, each with its
-/// patch recipe where it has one.
+/// patch recipe where it has one that takes no more than the operation gives: its
+/// operands, its result and its offset ([`Recipe::takes`]).
 pub struct SlotStencils(Vec<Option<(&'static Stencil, Option<&'static Recipe>)>>);
 
 impl SlotStencils {
@@ -161,15 +177,26 @@ pub fn tiles() -> &'static Tiles {
             if let Some(op) = t.stencil.opcode {
                 if t.operands.iter().all(|o| o.0 == Kind::Slot) {
                     let at = SlotStencils::index(op, t.stencil.ty);
-                    all_slots.0[at].get_or_insert((t.stencil, recipe(t.stencil)));
+                    let info = op.info();
+                    let r = recipe(t.stencil)
+                        .filter(|r| r.takes(info.params.len(), !info.results.is_empty()));
+                    all_slots.0[at].get_or_insert((t.stencil, r));
                 }
             }
         }
+        let taking = |s: &'static Stencil, operands| recipe(s).filter(|r| r.takes(operands, true));
+        let recipes = SpecialRecipes {
+            copy: taking(special.copy, 1),
+            iconst_i32: taking(special.iconst_i32, 1),
+            iconst_i64: taking(special.iconst_i64, 1),
+            iconst_i64_wide: taking(special.iconst_i64_wide, 2),
+        };
         Tiles {
             tiles,
             by_root,
             all_slots,
             special,
+            recipes,
         }
     })
 }

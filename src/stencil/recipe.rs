@@ -31,13 +31,12 @@ pub(crate) enum Range {
 }
 
 impl Range {
-    /// True when `v` lies in the range.
-    #[inline(always)]
-    pub fn holds(self, v: i64) -> bool {
+    /// The least number of the range and how far above it the greatest lies.
+    fn bounds(self) -> (i64, u64) {
         match self {
-            Range::I32 => v as i32 as i64 == v,
-            Range::U32 => v as u32 as i64 == v,
-            Range::Imm => v >= i32::MIN as i64 && v <= u32::MAX as i64,
+            Range::I32 => (i32::MIN as i64, u32::MAX as u64),
+            Range::U32 => (0, u32::MAX as u64),
+            Range::Imm => (i32::MIN as i64, u32::MAX as u64 + (1 << 31)),
         }
     }
 }
@@ -49,10 +48,26 @@ pub(crate) struct Fill {
     pub offset: u8,
     /// Which number: an operand's index, [`RESULT`] or [`OFFSET`].
     pub src: u8,
-    /// The range the field's value must lie in.
-    pub range: Range,
     /// Added to the number.
     pub addend: i32,
+    /// The least number (before the addend) the field admits.
+    low: i64,
+    /// How far above `low` the greatest admitted number lies.
+    span: u64,
+}
+
+impl Fill {
+    /// The field's bits for number `v`, and whether `v` plus the addend lies in the
+    /// field's range (the bits mean nothing when it does not). Branch-free, so that a
+    /// recipe's holes are filled in a straight line and judged once.
+    #[inline(always)]
+    pub fn field(&self, v: i64) -> (u32, bool) {
+        let (above, wrapped) = v.overflowing_sub(self.low);
+        (
+            (v as u32).wrapping_add(self.addend as u32),
+            !wrapped && above as u64 <= self.span,
+        )
+    }
 }
 
 /// The most holes a recipe fills.
@@ -77,6 +92,13 @@ impl Recipe {
     #[inline(always)]
     pub fn fills(&self) -> &[Fill] {
         &self.fills[..self.count as usize]
+    }
+
+    /// True when the holes take nothing but the first `operands` operands, the result if
+    /// there is one, and the offset: the numbers an operation of that shape gives.
+    pub fn takes(&self, operands: usize, result: bool) -> bool {
+        let have = ((1u32 << operands.min(4)) - 1) as u8 | u8::from(result) << RESULT | 1 << OFFSET;
+        self.needs & !have == 0
     }
 }
 
@@ -103,8 +125,9 @@ fn make(s: &Stencil) -> Option<Recipe> {
     let mut fills = [Fill {
         offset: 0,
         src: 0,
-        range: Range::I32,
         addend: 0,
+        low: 0,
+        span: 0,
     }; FILLS];
     let mut count = 0;
     let mut needs = 0u8;
@@ -122,11 +145,15 @@ fn make(s: &Stencil) -> Option<Recipe> {
             Reloc::Abs32 => Range::U32,
             Reloc::Abs32S => Range::I32,
         };
+        // `v + addend` in `[lo, lo + span]` is `v` in `[lo - addend, lo - addend + span]`.
+        let (lo, span) = range.bounds();
+        let addend = i32::try_from(h.addend).ok()?;
         *fills.get_mut(count)? = Fill {
             offset: u8::try_from(h.offset).ok()?,
             src,
-            range,
-            addend: i32::try_from(h.addend).ok()?,
+            addend,
+            low: lo - addend as i64,
+            span,
         };
         count += 1;
         needs |= 1 << src;
@@ -151,7 +178,11 @@ mod tests {
     /// copying the code and patching each hole writes, and refuses what `patch` refuses.
     #[test]
     fn every_recipe_places_as_patch_does() {
-        let samples: [i64; 11] = [
+        let samples: [i64; 15] = [
+            i64::MIN,
+            i64::MIN + 1,
+            i64::MAX,
+            -0x7fff_ffff_ffff_fff0,
             0,
             8,
             -1,
@@ -189,13 +220,10 @@ mod tests {
                 let mut got = r.code[..len].to_vec();
                 let mut got_ok = true;
                 for f in r.fills() {
-                    match vals[f.src as usize].checked_add(f.addend as i64) {
-                        Some(v) if f.range.holds(v) => {
-                            let at = f.offset as usize;
-                            got[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
-                        }
-                        _ => got_ok = false,
-                    }
+                    let (bits, fits) = f.field(vals[f.src as usize]);
+                    let at = f.offset as usize;
+                    got[at..at + 4].copy_from_slice(&bits.to_le_bytes());
+                    got_ok &= fits;
                 }
                 assert_eq!(got_ok, want_ok, "{} with {vals:?}", s.name);
                 if want_ok {
