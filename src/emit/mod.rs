@@ -773,7 +773,8 @@ impl<'a> FuncEmitter<'a> {
 
     /// A conditional branch by `s`, `fills` its operands: the trailing `jmp` dropped
     /// when the false edge leads to the next block, the branch inverted when the true
-    /// edge does.
+    /// edge does. The edge that falls through makes its moves right after the branch;
+    /// an edge taken by a jump with moves goes through a trampoline.
     fn brif(
         &mut self,
         s: &'static Stencil,
@@ -783,28 +784,30 @@ impl<'a> FuncEmitter<'a> {
         els: EdgeRef<'a>,
         next: Option<usize>,
     ) -> Result<(), String> {
-        let then_to = self.edge_target(then);
-        let els_to = self.edge_target(els);
-        let is_next = |t: &Target| matches!(t, Target::Label(l) if Some(*l) == next);
-        if s.tail_jmp > 0 && is_next(&els_to) {
+        let leads_next = |e: EdgeRef| Some(e.block()) == next;
+        if s.tail_jmp > 0 && leads_next(els) {
+            let then_to = self.edge_target(then);
             self.place(s, true, *covers, |h| match h {
                 HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
                 HoleValue::Target => Some(Fill::At(then_to)),
                 _ => None,
-            })
-        } else if s.tail_jmp > 0 && s.tail_jcc > 0 && is_next(&then_to) {
+            })?;
+            self.edge_moves(els)
+        } else if s.tail_jmp > 0 && s.tail_jcc > 0 && leads_next(then) {
+            let els_to = self.edge_target(els);
             let at = self.image.bytes.len();
             self.place(s, true, *covers, |h| match h {
                 HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
                 HoleValue::Target => Some(Fill::At(els_to)),
                 _ => None,
             })?;
-            if s.invert_branch(&mut self.image.bytes[at..]) {
-                Ok(())
-            } else {
-                Err(format!("`{}` has no branch to invert", s.name))
+            if !s.invert_branch(&mut self.image.bytes[at..]) {
+                return Err(format!("`{}` has no branch to invert", s.name));
             }
+            self.edge_moves(then)
         } else {
+            let then_to = self.edge_target(then);
+            let els_to = self.edge_target(els);
             self.place(s, false, *covers, |h| match h {
                 HoleValue::Operand(n) => fills.get(n as usize).map(|&v| Fill::Num(v)),
                 HoleValue::Target => Some(Fill::At(then_to)),

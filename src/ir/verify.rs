@@ -10,6 +10,7 @@
 //! block named instead.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use smallvec::SmallVec;
 
@@ -163,6 +164,76 @@ fn imm_ok(inst: &Inst, info: &OpInfo) -> bool {
     }
 }
 
+/// What an operation at a type takes and gives, worked out once from the operation table
+/// for the one-pass check: the rules of [`FuncVerifier::sig`], [`imm_ok`] and
+/// [`FuncVerifier::shape_ok`] for everything but a call.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    /// Operand types; the first `params` count.
+    types: [Type; 3],
+    params: u8,
+    /// The result's type; every operation but a call has at most one result.
+    result: Option<Type>,
+    /// The largest immediate in range.
+    imm_max: u64,
+}
+
+impl Shape {
+    /// The shape of `op` with suffix `ty`; `None` for a call or a suffix `op` does not
+    /// take.
+    #[inline]
+    fn of(op: Opcode, ty: Option<Type>) -> Option<Shape> {
+        static SHAPES: OnceLock<Vec<Option<Shape>>> = OnceLock::new();
+        let shapes = SHAPES.get_or_init(|| {
+            let mut all = Vec::new();
+            for &op in Opcode::ALL {
+                for ty in [None, Some(Type::I32), Some(Type::I64)] {
+                    all.push(Shape::make(op, ty));
+                }
+            }
+            all
+        });
+        let at = 3 * op as usize
+            + match ty {
+                None => 0,
+                Some(Type::I32) => 1,
+                Some(Type::I64) => 2,
+            };
+        shapes.get(at).copied().flatten()
+    }
+
+    fn make(op: Opcode, ty: Option<Type>) -> Option<Shape> {
+        let info = op.info();
+        let t = match (info.suffix, ty) {
+            _ if op == Opcode::Call => return None,
+            (Suffix::None, None) => Type::I32,
+            (s, Some(t)) if s != Suffix::None && s.allows(t) => t,
+            _ => return None,
+        };
+        let mut types = [Type::I32; 3];
+        for (slot, p) in types.iter_mut().zip(info.params) {
+            *slot = p.resolve(t);
+        }
+        let result = match info.results {
+            [] => None,
+            [r] => Some(r.resolve(t)),
+            _ => return None,
+        };
+        let imm_max = match info.imm {
+            Imm::None => 0,
+            Imm::Int if ty == Some(Type::I32) => u32::MAX as u64,
+            Imm::Int => u64::MAX,
+            Imm::Offset => u32::MAX as u64,
+        };
+        Some(Shape {
+            types,
+            params: u8::try_from(info.params.len()).ok().filter(|&n| n <= 3)?,
+            result,
+            imm_max,
+        })
+    }
+}
+
 /// True when `v` may be used at `pos` of block `b`: defined before it in the block, or in
 /// a block that dominates it.
 #[inline]
@@ -302,8 +373,8 @@ impl FuncVerifier<'_> {
     /// The one-pass check of the instruction at position `pos` of block `b`: the rules
     /// of [`inst`](Self::inst) and [`shape_ok`](Self::shape_ok), its results defined, and
     /// the uses it cannot settle (a value of another block or not defined yet) left in
-    /// `later`. An operation is checked in one walk over its operands and results; a call
-    /// by its callee's signature.
+    /// `later`. An operation is checked against its [`Shape`], each operand's definition
+    /// and type in one walk; a call by its callee's signature.
     #[inline(always)]
     fn inst_ok(
         &self,
@@ -315,32 +386,32 @@ impl FuncVerifier<'_> {
     ) -> bool {
         let values = &self.body.values[..];
         let (args, results) = (&inst.args[..], &inst.results[..]);
-        for &a in args {
-            match defs.get(a.index()) {
-                // Defined earlier in this block: values are defined in order.
-                Some(&(db, _)) if db as usize == b => {}
-                Some(_) => later.push((a, b, pos)),
-                None => return false,
+        // Defined earlier in this block (values are defined in order), or left for later.
+        let mut settle = |a: Value| match defs.get(a.index()) {
+            Some(&(db, _)) if db as usize == b => true,
+            Some(_) => {
+                later.push((a, b, pos));
+                true
             }
-        }
-        let info = inst.op.info();
-        let t = match (info.suffix, inst.ty) {
-            _ if inst.op == Opcode::Call => {
-                return (results.iter()).all(|&r| define(defs, r, b, pos))
-                    && self.sig(inst).is_some_and(|sig| self.shape_ok(inst, &sig));
-            }
-            (Suffix::None, None) => Type::I32,
-            (s, Some(t)) if s != Suffix::None && s.allows(t) => t,
-            _ => return false,
+            None => false,
         };
-        imm_ok(inst, info)
-            && args.len() == info.params.len()
-            && results.len() == info.results.len()
-            && (args.iter().zip(info.params)).all(|(&a, p)| values[a.index()].ty == p.resolve(t))
-            && (results.iter().zip(info.results)).all(|(&r, p)| {
-                define(defs, r, b, pos)
-                    && values.get(r.index()).is_some_and(|d| d.ty == p.resolve(t))
-            })
+        if inst.op == Opcode::Call {
+            return args.iter().all(|&a| settle(a))
+                && (results.iter()).all(|&r| define(defs, r, b, pos))
+                && self.sig(inst).is_some_and(|sig| self.shape_ok(inst, &sig));
+        }
+        let Some(shape) = Shape::of(inst.op, inst.ty) else {
+            return false;
+        };
+        let ty = |v: Value| values.get(v.index()).map(|d| d.ty);
+        args.len() == shape.params as usize
+            && inst.imm <= shape.imm_max
+            && (args.iter().zip(&shape.types)).all(|(&a, &t)| settle(a) && ty(a) == Some(t))
+            && match (results, shape.result) {
+                ([], None) => true,
+                ([r], Some(t)) => define(defs, *r, b, pos) && ty(*r) == Some(t),
+                _ => false,
+            }
     }
 
     /// The first error of an invalid function, in text order: definitions first, then
