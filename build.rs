@@ -59,7 +59,11 @@ fn main() {
     }
 
     let mut variants = generate::single_op_variants();
-    variants.extend(generate::superstencil_variants());
+    let list_path = manifest.join("stencils/superstencils.list");
+    let list = std::fs::read_to_string(&list_path)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", list_path.display())));
+    let supers = generate::superstencil_variants(&list, &variants).unwrap_or_else(|e| fail(&e));
+    variants.extend(supers);
     let dir = manifest.join("stencils");
     let src = generate::crate_source(&variants, &dir.display().to_string());
     let src_path = out.join("stencils.rs");

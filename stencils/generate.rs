@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use crate::oplist::{
-    Imm, Operand, Suffix, MAY_TRAP, NEEDS_HELPER, OPS, READS_MEMORY, WRITES_MEMORY,
+    Imm, OpInfo, Operand, Suffix, MAY_TRAP, NEEDS_HELPER, OPS, READS_MEMORY, WRITES_MEMORY,
 };
 
 /// A type at build time (the crate's `Type` is not available to `build.rs`).
@@ -336,44 +336,361 @@ pub fn crate_source(variants: &[Variant], dir: &str) -> String {
     s
 }
 
-/// A pattern of a superstencil: operand `n` (read per its kind), or an operation of the
-/// table at a type with its operands.
+/// A pattern of a superstencil: operand `n`, an operation of the table at a type with its
+/// operands, or (at the root) a `brif` on a condition.
+#[derive(Debug)]
 enum Pat {
     Var(usize),
-    Op(&'static str, Ty, Vec<Pat>),
+    Op(&'static OpInfo, Option<Ty>, Vec<Pat>),
+    Brif(Box<Pat>),
 }
 
-/// The Rust expression of a pure pattern, composing the semantic functions, and the type
-/// of its value. `kinds` gives each operand's kind, `types` collects each operand's type.
-fn compose(p: &Pat, want: Ty, kinds: &[Kind], types: &mut Vec<Option<Ty>>) -> (String, Ty) {
-    match p {
-        Pat::Var(n) => {
-            types[*n] = Some(want);
-            (read(kinds[*n], want, *n), want)
+fn is_load(info: &OpInfo) -> bool {
+    info.imm == Imm::Offset && info.flags & READS_MEMORY != 0
+}
+
+fn is_store(info: &OpInfo) -> bool {
+    info.imm == Imm::Offset && info.flags & WRITES_MEMORY != 0
+}
+
+/// Bytes a memory operation at `t` touches.
+fn access_bytes(info: &OpInfo, t: Ty) -> u32 {
+    match info.access_bytes {
+        0 => t.bytes(),
+        n => n as u32,
+    }
+}
+
+/// One line of the superstencil list, parsed and checked: its pattern, operand kinds and
+/// types (by operand, in order of first appearance) and the stencil's name.
+struct Line {
+    pat: Pat,
+    kinds: Vec<Kind>,
+    types: Vec<Ty>,
+    name: String,
+}
+
+/// Parses one list line: `[NAME =] PATTERN KINDS`.
+fn parse_line(line: &str) -> Result<Line, String> {
+    let (name, rest) = match line.split_once('=') {
+        Some((n, r)) => {
+            let n = n.trim();
+            if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "`{n}` is not a stencil name (letters, digits, `_`)"
+                ));
+            }
+            (Some(n.to_string()), r.trim())
         }
-        Pat::Op(name, ty, args) => {
-            let info = OPS
-                .iter()
-                .find(|i| i.name == *name)
-                .unwrap_or_else(|| panic!("superstencil pattern names unknown `{name}`"));
-            let parts: Vec<String> = args
-                .iter()
-                .zip(info.params)
-                .map(|(a, &param)| compose(a, Ty::of(param, *ty), kinds, types).0)
-                .collect();
+        None => (None, line),
+    };
+    let close = rest
+        .rfind(')')
+        .ok_or("a line is a pattern `(…)` followed by its operand kinds")?;
+    let (text, letters) = rest.split_at(close + 1);
+    let letters = letters.trim();
+    let kinds = letters
+        .chars()
+        .map(|c| match c {
+            's' => Ok(Kind::Slot),
+            'i' => Ok(Kind::Imm),
+            _ => Err(format!(
+                "operand kind `{c}` is neither `s` (slot) nor `i` (immediate)"
+            )),
+        })
+        .collect::<Result<Vec<Kind>, String>>()?;
+    let tokens: Vec<String> = text
+        .replace('(', " ( ")
+        .replace(')', " ) ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let mut vars: Vec<String> = Vec::new();
+    let mut types: Vec<Option<Ty>> = Vec::new();
+    let mut pos = 0;
+    let pat = parse_pat(&tokens, &mut pos, None, true, &mut vars, &mut types)?;
+    if pos != tokens.len() {
+        return Err("text after the pattern's closing parenthesis".into());
+    }
+    if kinds.len() != vars.len() {
+        return Err(format!(
+            "the pattern has {} operand(s) but {} kind letter(s) are given (`{letters}`)",
+            vars.len(),
+            kinds.len()
+        ));
+    }
+    if vars.len() > OPERAND_HOLES.len() {
+        return Err(format!(
+            "{} operands; a stencil takes at most 4",
+            vars.len()
+        ));
+    }
+    let args = match &pat {
+        Pat::Var(_) => return Err("the pattern is a lone operand".into()),
+        Pat::Op(_, _, args) => &args[..],
+        Pat::Brif(cond) => std::slice::from_ref(&**cond),
+    };
+    if args.iter().all(|a| matches!(a, Pat::Var(_))) {
+        return Err("a superstencil covers two operations or more; this is one".into());
+    }
+    let mut memory = 0;
+    count_memory(&pat, &mut memory);
+    if memory > 1 {
+        return Err("more than one memory access (a stencil has one offset)".into());
+    }
+    if matches!(&pat, Pat::Op(root, ..) if is_store(root)) && memory_below(args) {
+        return Err("a store's operands may not load".into());
+    }
+    let types: Vec<Ty> = types.into_iter().map(|t| t.unwrap_or(Ty::I32)).collect();
+    let ty = pattern_type(&pat);
+    let default_name = {
+        let mut ops = Vec::new();
+        op_names(&pat, &mut ops);
+        let mut n = ops.join("_");
+        if let Some(t) = ty {
+            n.push('_');
+            n.push_str(t.name());
+        }
+        n.push('_');
+        n.extend(kinds.iter().map(|k| k.letter()));
+        n
+    };
+    Ok(Line {
+        name: name.unwrap_or(default_name),
+        pat,
+        kinds,
+        types,
+    })
+}
+
+fn parse_pat(
+    tokens: &[String],
+    pos: &mut usize,
+    want: Option<Ty>,
+    root: bool,
+    vars: &mut Vec<String>,
+    types: &mut Vec<Option<Ty>>,
+) -> Result<Pat, String> {
+    let tok = tokens.get(*pos).ok_or("the pattern ends early")?;
+    *pos += 1;
+    if let Some(v) = tok.strip_prefix('?') {
+        let n = match vars.iter().position(|x| x == v) {
+            Some(n) => n,
+            None => {
+                vars.push(v.to_string());
+                types.push(None);
+                vars.len() - 1
+            }
+        };
+        match (types[n], want) {
+            (Some(had), Some(w)) if had != w => {
+                return Err(format!(
+                    "operand `?{v}` is used as {} and as {}",
+                    had.name(),
+                    w.name()
+                ))
+            }
+            (None, w) => types[n] = w,
+            _ => {}
+        }
+        return Ok(Pat::Var(n));
+    }
+    if tok != "(" {
+        return Err(format!("`{tok}` where an operand `?x` or `(` was expected"));
+    }
+    let head = tokens.get(*pos).ok_or("the pattern ends early")?.clone();
+    *pos += 1;
+    if head == "brif" {
+        if !root {
+            return Err("`brif` is a terminator: only the root".into());
+        }
+        let cond = parse_pat(tokens, pos, None, false, vars, types)?;
+        if tokens.get(*pos).map(String::as_str) != Some(")") {
+            return Err("`brif` takes one operand, its condition".into());
+        }
+        *pos += 1;
+        return Ok(Pat::Brif(Box::new(cond)));
+    }
+    let (info, ty): (&'static OpInfo, Option<Ty>) = {
+        let (name, ty) = match head.rsplit_once('.') {
+            Some((n, "i32")) => (n, Some(Ty::I32)),
+            Some((n, "i64")) => (n, Some(Ty::I64)),
+            _ => (head.as_str(), None),
+        };
+        let info = OPS
+            .iter()
+            .find(|i| i.name == name)
+            .ok_or_else(|| format!("`{name}` is no operation"))?;
+        if info.flags & (NEEDS_HELPER | crate::oplist::IS_CALL) != 0 || info.imm == Imm::Int {
+            return Err(format!(
+                "`{name}` has no place in a superstencil (constants, calls and helpers do not fuse)"
+            ));
+        }
+        if info.flags & MAY_TRAP != 0 && info.imm != Imm::Offset {
+            return Err(format!(
+                "`{name}` may trap, and only a memory access traps inside a superstencil"
+            ));
+        }
+        let allowed = matches!(
+            (info.suffix, ty),
+            (Suffix::Any, Some(_))
+                | (Suffix::None, None)
+                | (Suffix::I32, Some(Ty::I32))
+                | (Suffix::I64, Some(Ty::I64))
+        );
+        if !allowed {
+            return Err(format!("`{head}`: `{name}` does not take that type suffix"));
+        }
+        if is_store(info) && !root {
+            return Err("a store has no value: only the root".into());
+        }
+        (info, ty)
+    };
+    let t = ty.unwrap_or(Ty::I32);
+    let mut args = Vec::new();
+    while tokens.get(*pos).map(String::as_str) != Some(")") {
+        let Some(&param) = info.params.get(args.len()) else {
+            return Err(format!(
+                "`{head}` takes {} operand(s), given more",
+                info.params.len()
+            ));
+        };
+        let expect = Ty::of(param, t);
+        let before = *pos;
+        let arg = parse_pat(tokens, pos, Some(expect), false, vars, types)?;
+        if let Pat::Op(inner, ity, _) = &arg {
+            let got = Ty::of(inner.results[0], ity.unwrap_or(Ty::I32));
+            if got != expect {
+                return Err(format!(
+                    "`{head}` operand {} wants {} but `{}` gives {}",
+                    args.len() + 1,
+                    expect.name(),
+                    tokens[before + 1],
+                    got.name()
+                ));
+            }
+        }
+        args.push(arg);
+    }
+    *pos += 1;
+    if args.len() != info.params.len() {
+        return Err(format!(
+            "`{head}` takes {} operand(s), given {}",
+            info.params.len(),
+            args.len()
+        ));
+    }
+    Ok(Pat::Op(info, ty, args))
+}
+
+fn count_memory(p: &Pat, n: &mut usize) {
+    match p {
+        Pat::Var(_) => {}
+        Pat::Op(info, _, args) => {
+            if info.imm == Imm::Offset {
+                *n += 1;
+            }
+            args.iter().for_each(|a| count_memory(a, n));
+        }
+        Pat::Brif(c) => count_memory(c, n),
+    }
+}
+
+fn memory_below(args: &[Pat]) -> bool {
+    let mut n = 0;
+    args.iter().for_each(|a| count_memory(a, &mut n));
+    n > 0
+}
+
+/// The stencil's type: that of the first operation with a type suffix, in pre-order.
+fn pattern_type(p: &Pat) -> Option<Ty> {
+    match p {
+        Pat::Var(_) => None,
+        Pat::Op(_, Some(t), _) => Some(*t),
+        Pat::Op(_, None, args) => args.iter().find_map(pattern_type),
+        Pat::Brif(c) => pattern_type(c),
+    }
+}
+
+fn op_names(p: &Pat, out: &mut Vec<String>) {
+    match p {
+        Pat::Var(_) => {}
+        Pat::Op(info, _, args) => {
+            out.push(info.name.replace('.', "_"));
+            args.iter().for_each(|a| op_names(a, out));
+        }
+        Pat::Brif(c) => {
+            out.push("brif".into());
+            op_names(c, out);
+        }
+    }
+}
+
+/// The Rust expression of a pattern's value, composing the semantic functions; a load
+/// in it checks its address and returns the trap when it is out of bounds.
+fn compose(p: &Pat, line: &Line) -> String {
+    match p {
+        Pat::Var(n) => read(line.kinds[*n], line.types[*n], *n),
+        Pat::Brif(c) => compose(c, line),
+        Pat::Op(info, ty, args) => {
+            let t = ty.unwrap_or(Ty::I32);
+            let parts: Vec<String> = args.iter().map(|a| compose(a, line)).collect();
+            if is_load(info) {
+                let bytes = access_bytes(info, t);
+                let signed = info.name.ends_with("_s");
+                return format!(
+                    "semantics::load_extend::<{w}>(read_n(mem.add((match semantics::effective_address({a}, imm32(&raw const _JIT_OFFSET), {bytes}, (*ctx).mem_size) {TRAP_ON_ERR}) as usize), {bytes}), {bytes}, {signed})",
+                    w = t.word(),
+                    a = parts[0]
+                );
+            }
             let generic = info
                 .params
                 .iter()
                 .chain(info.results)
                 .any(|&o| o == Operand::T);
-            let f = name.replace('.', "_");
-            let call = if generic {
-                format!("semantics::{f}::<{}>({})", ty.word(), parts.join(", "))
+            let f = info.name.replace('.', "_");
+            if generic {
+                format!("semantics::{f}::<{}>({})", t.word(), parts.join(", "))
             } else {
                 format!("semantics::{f}({})", parts.join(", "))
-            };
-            (call, Ty::of(info.results[0], *ty))
+            }
         }
+    }
+}
+
+/// The stencil of one checked line.
+fn line_variant(line: Line) -> Variant {
+    let cont = "_JIT_CONTINUE(frame, mem, ctx)";
+    let body = match &line.pat {
+        Pat::Brif(c) => {
+            let c = compose(c, &line);
+            format!("if {c} != 0 {{ _JIT_TARGET(frame, mem, ctx) }} else {{ {cont} }}")
+        }
+        Pat::Op(root, ty, args) if is_store(root) => {
+            let bytes = access_bytes(root, ty.unwrap_or(Ty::I32));
+            // The value first: it was computed before the store, which then checks its
+            // address.
+            format!(
+                "let v = {} as u64;\n\
+                 let ea = match semantics::effective_address({}, imm32(&raw const _JIT_OFFSET), {bytes}, (*ctx).mem_size) {TRAP_ON_ERR};\n\
+                 write_n(mem.add(ea as usize), {bytes}, v);\n{cont}",
+                compose(&args[1], &line),
+                compose(&args[0], &line)
+            )
+        }
+        p => format!(
+            "put(frame, &raw const _JIT_RESULT, {} as u64);\n{cont}",
+            compose(p, &line)
+        ),
+    };
+    Variant {
+        ty: pattern_type(&line.pat),
+        pattern: pattern_text(&line.pat),
+        name: line.name,
+        opcode: None,
+        kinds: line.kinds,
+        body,
     }
 }
 
@@ -381,193 +698,47 @@ fn pattern_text(p: &Pat) -> String {
     const VARS: [&str; 4] = ["?a", "?b", "?c", "?d"];
     match p {
         Pat::Var(n) => VARS[*n].to_string(),
-        Pat::Op(name, ty, args) => {
+        Pat::Brif(c) => format!("(brif {})", pattern_text(c)),
+        Pat::Op(info, ty, args) => {
             let args: Vec<String> = args.iter().map(pattern_text).collect();
-            format!("({name}.{} {})", ty.name(), args.join(" "))
+            let head = match ty {
+                Some(t) => format!("{}.{}", info.name, t.name()),
+                None => info.name.to_string(),
+            };
+            format!("({head} {})", args.join(" "))
         }
     }
 }
 
-const CONDS: [&str; 10] = [
-    "eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge",
-];
-const TYPES: [Ty; 2] = [Ty::I32, Ty::I64];
-
-/// The superstencils: fused multi-operation stencils, generated by composing the
-/// semantic functions along a pattern.
-///
-/// - compare-and-branch `(brif (icmp.CC.T ?a ?b))`;
-/// - add-compare-branch `(brif (icmp.CC.T (iadd.T ?a ?b) ?c))`, the loop counter test;
-/// - compare-select `(select.T (icmp.CC.T ?a ?b) ?c ?d)`;
-/// - load with an added offset `(load.T (iadd.i32 ?a ?b))`, `?b` an immediate: the
-///   address is computed with the i32 add's wrapping, then bounds-checked as a load;
-/// - an operation on a loaded value `(OP.T (load.T ?a) ?b)`, and for a commutative `OP`
-///   also `(OP.T ?a (load.T ?b))`: the load stays where it was in the block and the
-///   operation is computed with it (selection fuses only a load whose value has no other
-///   use).
-pub fn superstencil_variants() -> Vec<Variant> {
-    let mut out = Vec::new();
-    let icmp = |cc: &str, t: Ty, a: Pat, b: Pat| {
-        let name: &'static str = Box::leak(format!("icmp.{cc}").into_boxed_str());
-        Pat::Op(name, t, vec![a, b])
-    };
-    let kind_name = |kinds: &[Kind]| kinds.iter().map(|k| k.letter()).collect::<String>();
-    let cont = "_JIT_CONTINUE(frame, mem, ctx)";
-    for t in TYPES {
-        for cc in CONDS {
-            // Compare-and-branch, and add-compare-branch.
-            let shapes: [(&str, Pat, Vec<Vec<Kind>>); 2] = [
-                (
-                    "",
-                    icmp(cc, t, Pat::Var(0), Pat::Var(1)),
-                    vec![vec![Kind::Slot, Kind::Slot], vec![Kind::Slot, Kind::Imm]],
-                ),
-                (
-                    "_iadd",
-                    icmp(
-                        cc,
-                        t,
-                        Pat::Op("iadd", t, vec![Pat::Var(0), Pat::Var(1)]),
-                        Pat::Var(2),
-                    ),
-                    vec![
-                        vec![Kind::Slot, Kind::Imm, Kind::Slot],
-                        vec![Kind::Slot, Kind::Imm, Kind::Imm],
-                        vec![Kind::Slot, Kind::Slot, Kind::Slot],
-                    ],
-                ),
-            ];
-            for (infix, cond, combos) in &shapes {
-                for kinds in combos {
-                    let mut types = vec![None; kinds.len()];
-                    let (c, _) = compose(cond, t, kinds, &mut types);
-                    out.push(Variant {
-                        name: format!("brif_icmp_{cc}{infix}_{}_{}", t.name(), kind_name(kinds)),
-                        opcode: None,
-                        ty: Some(t),
-                        kinds: kinds.clone(),
-                        pattern: format!("(brif {})", pattern_text(cond)),
-                        body: format!(
-                            "if {c} != 0 {{ _JIT_TARGET(frame, mem, ctx) }} else {{ {cont} }}"
-                        ),
-                    });
-                }
-            }
-            // Compare-select.
-            for kinds in [
-                vec![Kind::Slot, Kind::Slot, Kind::Slot, Kind::Slot],
-                vec![Kind::Slot, Kind::Imm, Kind::Slot, Kind::Slot],
-            ] {
-                let p = Pat::Op(
-                    "select",
-                    t,
-                    vec![
-                        icmp(cc, t, Pat::Var(0), Pat::Var(1)),
-                        Pat::Var(2),
-                        Pat::Var(3),
-                    ],
-                );
-                let mut types = vec![None; kinds.len()];
-                let (e, _) = compose(&p, t, &kinds, &mut types);
-                out.push(Variant {
-                    name: format!("select_icmp_{cc}_{}_{}", t.name(), kind_name(&kinds)),
-                    opcode: None,
-                    ty: Some(t),
-                    kinds,
-                    pattern: pattern_text(&p),
-                    body: format!("put(frame, &raw const _JIT_RESULT, {e} as u64);\n{cont}"),
-                });
-            }
+/// The superstencils of `list`, the text of `stencils/superstencils.list`: one per line,
+/// `[NAME =] PATTERN KINDS`, `#` starting a comment. Each stencil's body composes the
+/// semantic functions along its pattern. The error names the line and what is wrong
+/// with it: an unknown operation, a type suffix it does not take, an operand of the
+/// wrong type, kinds that do not match the operands, a name used twice.
+pub fn superstencil_variants(list: &str, taken: &[Variant]) -> Result<Vec<Variant>, String> {
+    let mut out: Vec<Variant> = Vec::new();
+    let mut names: std::collections::HashSet<String> =
+        taken.iter().map(|v| v.name.clone()).collect();
+    for (i, raw) in list.lines().enumerate() {
+        let text = raw.split('#').next().unwrap_or("").trim();
+        if text.is_empty() {
+            continue;
         }
-    }
-    // Loads at an address plus a constant.
-    for info in OPS
-        .iter()
-        .filter(|i| i.imm == Imm::Offset && i.flags & READS_MEMORY != 0)
-    {
-        for ty in types_for(info.suffix).into_iter().flatten() {
-            let kinds = vec![Kind::Slot, Kind::Imm];
-            let addr = Pat::Op("iadd", Ty::I32, vec![Pat::Var(0), Pat::Var(1)]);
-            let mut types = vec![None; 2];
-            let (a, _) = compose(&addr, Ty::I32, &kinds, &mut types);
-            let bytes = match info.access_bytes {
-                0 => ty.bytes(),
-                n => n as u32,
-            };
-            let signed = info.name.ends_with("_s");
-            out.push(Variant {
-                name: format!("{}_iadd_{}_si", info.name, ty.name()),
-                opcode: None,
-                ty: Some(ty),
-                kinds,
-                pattern: format!("({}.{} {})", info.name, ty.name(), pattern_text(&addr)),
-                body: format!(
-                    "let ea = match semantics::effective_address({a}, imm32(&raw const _JIT_OFFSET), {bytes}, (*ctx).mem_size) {TRAP_ON_ERR};\n\
-                     let raw = read_n(mem.add(ea as usize), {bytes});\n\
-                     put(frame, &raw const _JIT_RESULT, semantics::load_extend::<{}>(raw, {bytes}, {signed}) as u64);\n{cont}",
-                    ty.word()
-                ),
-            });
+        let at = |m: String| {
+            format!(
+                "stencils/superstencils.list:{}: {m}\n    {}",
+                i + 1,
+                raw.trim()
+            )
+        };
+        let line = parse_line(text).map_err(at)?;
+        if !names.insert(line.name.clone()) {
+            return Err(at(format!(
+                "the name `{}` is taken; give this line its own (`NAME = PATTERN KINDS`)",
+                line.name
+            )));
         }
+        out.push(line_variant(line));
     }
-    // Operations on a loaded value.
-    for t in TYPES {
-        for (op, commutes) in [
-            ("iadd", true),
-            ("isub", false),
-            ("imul", true),
-            ("band", true),
-            ("bor", true),
-            ("bxor", true),
-        ] {
-            let bytes = t.bytes();
-            let w = t.word();
-            // (address operand, other operand, kinds, pattern)
-            let mut shapes = vec![
-                (
-                    0,
-                    1,
-                    vec![Kind::Slot, Kind::Slot],
-                    format!("({op}.{0} (load.{0} ?a) ?b)", t.name()),
-                ),
-                (
-                    0,
-                    1,
-                    vec![Kind::Slot, Kind::Imm],
-                    format!("({op}.{0} (load.{0} ?a) ?b)", t.name()),
-                ),
-            ];
-            if commutes {
-                shapes.push((
-                    1,
-                    0,
-                    vec![Kind::Slot, Kind::Slot],
-                    format!("({op}.{0} ?a (load.{0} ?b))", t.name()),
-                ));
-            }
-            for (addr, other, kinds, pattern) in shapes {
-                let a = read(kinds[addr], Ty::I32, addr);
-                let b = read(kinds[other], t, other);
-                let (x, y) = if addr == 0 {
-                    ("x", b.as_str())
-                } else {
-                    (b.as_str(), "x")
-                };
-                let order = if addr == 0 { "" } else { "_r" };
-                out.push(Variant {
-                    name: format!("{op}_load{order}_{}_{}", t.name(), kind_name(&kinds)),
-                    opcode: None,
-                    ty: Some(t),
-                    kinds,
-                    pattern,
-                    body: format!(
-                        "let ea = match semantics::effective_address({a}, imm32(&raw const _JIT_OFFSET), {bytes}, (*ctx).mem_size) {TRAP_ON_ERR};\n\
-                         let x = semantics::load_extend::<{w}>(read_n(mem.add(ea as usize), {bytes}), {bytes}, false);\n\
-                         put(frame, &raw const _JIT_RESULT, semantics::{op}::<{w}>({x}, {y}) as u64);\n{cont}"
-                    ),
-                });
-            }
-        }
-    }
-    out
+    Ok(out)
 }

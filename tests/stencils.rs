@@ -1011,6 +1011,14 @@ fn pattern_program(pattern: &str, offset: u32) -> (String, Vec<Type>) {
     let decl: Vec<String> = params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
     let types: Vec<Type> = params.iter().map(|p| p.1).collect();
     let src = match root {
+        // A store: the function returns nothing; its effect is the memory.
+        (v, None) if v.is_empty() => format!(
+            "{}func @f({}) {{\nentry({}):\n{}\n    return\n}}\n",
+            data_segments(),
+            egjit::ir::type_list(&types),
+            decl.join(", "),
+            body.join("\n")
+        ),
         (v, None) => format!(
             "{}func @f({}) -> i32 {{\nentry({}):\n{}\n    brif {v}, t, e\nt:\n    v900 = iconst.i32 1\n    return v900\ne:\n    v901 = iconst.i32 0\n    return v901\n}}\n",
             data_segments(),
@@ -1076,13 +1084,18 @@ fn emit_pattern(
         return (args[0].clone(), None);
     }
     let op = egjit::ir::Opcode::from_name(&name).expect("an operation");
-    let result = op.info().results[0].resolve(ty.unwrap_or(Type::I32));
-    let v = format!("v{}", 100 + body.len());
     let imm = if op.info().imm == egjit::ir::oplist::Imm::Offset {
         format!(", {offset}")
     } else {
         String::new()
     };
+    let Some(result) = op.info().results.first() else {
+        // A store, the root: no value.
+        body.push(format!("    {head} {}{imm}", args.join(", ")));
+        return (String::new(), None);
+    };
+    let result = result.resolve(ty.unwrap_or(Type::I32));
+    let v = format!("v{}", 100 + body.len());
     body.push(format!("    {v} = {head} {}{imm}", args.join(", ")));
     (v, Some(result))
 }
@@ -1098,15 +1111,20 @@ fn every_superstencil_matches_its_pattern_run_by_the_reference() {
         .filter(|s| s.pattern.matches('(').count() > 1)
     {
         stencils += 1;
-        let is_load = s.pattern.contains("(load");
+        let is_store = s.pattern.starts_with("(store");
+        let is_load = s.pattern.contains("(load") || is_store;
         let offsets: &[u32] = if is_load { &[0, 8, 65530] } else { &[0] };
         for &off in offsets {
             let (src, types) = pattern_program(s.pattern, off);
             let m = Module::from_text(&src, s.name)
                 .unwrap_or_else(|e| panic!("{}: {e}\n{src}", s.name));
-            // Patterns only read memory, so one instance serves every case.
-            let mut inst = Instance::new(&m, Imports::new(), &Config::default())
-                .unwrap_or_else(|e| panic!("{e}"));
+            // Other patterns only read memory, so one instance serves every case; a
+            // store's case takes a fresh one.
+            let fresh = || {
+                Instance::new(&m, Imports::new(), &Config::default())
+                    .unwrap_or_else(|e| panic!("{e}"))
+            };
+            let mut inst = fresh();
             // Edge values per operand, fewer when there are many operands.
             let pools: Vec<Vec<i64>> = types
                 .iter()
@@ -1131,7 +1149,11 @@ fn every_superstencil_matches_its_pattern_run_by_the_reference() {
                     .zip(&combo)
                     .map(|(&t, &v)| value(t, v))
                     .collect();
+                if is_store {
+                    inst = fresh();
+                }
                 let want = match inst.call("f", &args) {
+                    Ok(_) if is_store => Ok(0),
                     Ok(r) => Ok(r[0].to_bits()),
                     Err(egjit::CallError::Trap(t)) => Err(t.to_string()),
                     Err(e) => panic!("{e}"),
@@ -1139,12 +1161,19 @@ fn every_superstencil_matches_its_pattern_run_by_the_reference() {
                 let bits: Vec<u64> = args.iter().map(|a| a.to_bits()).collect();
                 let mut mem = memory_image();
                 let got = match run_with(s, &bits, off, &mut mem) {
-                    Ok((0, _)) if s.pattern.starts_with("(brif") => Ok(0),
+                    Ok((0, _)) if s.pattern.starts_with("(brif") || is_store => Ok(0),
                     Ok((TAKEN, _)) if s.pattern.starts_with("(brif") => Ok(1),
                     Ok((0, r)) => Ok(r),
                     Ok((code, _)) => Err(trap_message(code)),
                     Err(e) => Err(format!("harness: {e}")),
                 };
+                // A store's memory afterwards, byte for byte.
+                if is_store && inst.memory() != &mem[..] {
+                    failures.push(format!(
+                        "{} {combo:?} off {off}: memory differs from the reference's",
+                        s.name
+                    ));
+                }
                 if got != want {
                     failures.push(format!(
                         "{} {combo:?} off {off}: stencil {got:?}, reference {want:?}",
@@ -1155,7 +1184,7 @@ fn every_superstencil_matches_its_pattern_run_by_the_reference() {
         }
     }
     assert!(
-        stencils >= 130 && cases > 20_000,
+        stencils >= 200 && cases > 20_000,
         "only {stencils} superstencils, {cases} cases"
     );
     assert!(

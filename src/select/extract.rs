@@ -294,6 +294,8 @@ struct Extractor {
     earliest: Vec<u32>,
     /// Working tables of [`Extractor::count_uses`] and [`cover_block`].
     uses: Vec<u32>,
+    /// By class: how many chosen tiles compute it inside themselves.
+    inner: Vec<u32>,
     stack: Vec<Id>,
     seen: Vec<bool>,
     moved: Vec<bool>,
@@ -473,23 +475,31 @@ impl Extractor {
     /// from the effects' ways, with the classes of `extra` as roots too.
     fn count_uses(&mut self) {
         let mut uses = std::mem::take(&mut self.uses);
+        let mut inner = std::mem::take(&mut self.inner);
         let mut stack = std::mem::take(&mut self.stack);
         let mut seen = std::mem::take(&mut self.seen);
         uses.clear();
         uses.resize(self.classes, 0);
+        inner.clear();
+        inner.resize(self.classes, 0);
         stack.clear();
         stack.extend_from_slice(&self.extra);
-        let visit = |w: &Way, uses: &mut Vec<u32>, stack: &mut Vec<Id>| {
+        let visit = |w: &Way, uses: &mut Vec<u32>, inner: &mut Vec<u32>, stack: &mut Vec<Id>| {
             for o in slot_operands(w) {
                 uses[ix(o)] += 1;
                 if uses[ix(o)] == 1 {
                     stack.push(o);
                 }
             }
+            if let Way::Tile(_, m) = w {
+                for &c in &m.interior {
+                    inner[ix(c)] += 1;
+                }
+            }
         };
         for k in 0..self.effect_range.len() {
             if let Some(w) = self.root_way(k) {
-                visit(w, &mut uses, &mut stack);
+                visit(w, &mut uses, &mut inner, &mut stack);
             }
         }
         seen.clear();
@@ -499,10 +509,10 @@ impl Extractor {
                 continue;
             }
             if let Some(w) = self.way_of(id) {
-                visit(w, &mut uses, &mut stack);
+                visit(w, &mut uses, &mut inner, &mut stack);
             }
         }
-        (self.uses, self.stack, self.seen) = (uses, stack, seen);
+        (self.uses, self.inner, self.stack, self.seen) = (uses, inner, stack, seen);
     }
 }
 
@@ -746,7 +756,9 @@ pub fn cover_block(
         x.count_uses();
         let mut grew = false;
         for (c, &n) in x.uses.iter().enumerate() {
-            let used_again = n >= 2 || (n >= 1 && x.moved[c]);
+            // A class in a slot that a tile also computes inside itself is computed
+            // twice unless its users read the slot: shared, they may.
+            let used_again = n >= 2 || (n >= 1 && (x.moved[c] || x.inner[c] >= 1));
             if used_again && !std::mem::replace(&mut x.shared[c], true) {
                 grew = true;
             }

@@ -375,19 +375,21 @@ pub fn root_key(o: NodeOp) -> NodeOp {
     }
 }
 
-/// One way a tile covers a class: the class each operand is bound to. (The nodes it
-/// covers are those of the tile's pattern.)
+/// One way a tile covers a class: the class each operand is bound to, and the classes of
+/// the pattern's nodes below its root, which the tile computes inside itself.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Match {
     pub operands: SmallVec<[Id; 4]>,
+    pub interior: SmallVec<[Id; 2]>,
 }
 
-/// Copies the operands as a slice (see [`push_all`]).
+/// Copies the classes as slices (see [`push_all`]).
 impl Clone for Match {
     #[inline]
     fn clone(&self) -> Match {
         Match {
             operands: SmallVec::from_slice(&self.operands),
+            interior: SmallVec::from_slice(&self.interior),
         }
     }
 }
@@ -417,6 +419,7 @@ pub fn matches(
         swallow,
         operands: smallvec::smallvec![None; tile.operands.len()],
         todo: SmallVec::new(),
+        interior: SmallVec::new(),
         count: 0,
     };
     for node in g.nodes(id) {
@@ -448,6 +451,8 @@ struct Matcher<'a> {
     operands: SmallVec<[Option<Id>; 4]>,
     /// What is left to match, the next on top: (pattern, class).
     todo: SmallVec<[(&'a Pat, Id); 8]>,
+    /// The classes of the pattern nodes below the root matched so far.
+    interior: SmallVec<[Id; 2]>,
     count: usize,
 }
 
@@ -469,6 +474,7 @@ impl<'a> Matcher<'a> {
                     );
                     ops
                 },
+                interior: SmallVec::from_slice(&self.interior),
             });
             return;
         };
@@ -504,7 +510,9 @@ impl<'a> Matcher<'a> {
                         &mut self.todo,
                         args.iter().zip(node.args.iter().copied()).rev(),
                     );
+                    self.interior.push(id);
                     self.solve(found);
+                    self.interior.pop();
                     self.todo.truncate(mark);
                 }
             }
