@@ -591,14 +591,11 @@ impl<'a> FuncEmitter<'a> {
         result: Option<i64>,
         off: i64,
     ) -> Result<(), String> {
-        let mut vals = [0i64; NUMBERS];
-        let Some(given) = vals
-            .get_mut(..operands.len())
-            .filter(|_| operands.len() <= 4)
-        else {
+        if operands.len() > 4 {
             return self.operation_by_holes(stencil, covers, operands, result, off);
-        };
-        given.copy_from_slice(operands);
+        }
+        let mut vals = [0i64; NUMBERS];
+        vals[..operands.len()].copy_from_slice(operands);
         vals[RESULT as usize] = result.unwrap_or(0);
         vals[OFFSET as usize] = off;
         let recipe = recipe.filter(|r| r.takes(operands.len(), result.is_some()));
@@ -880,41 +877,46 @@ impl<'a> FuncEmitter<'a> {
     /// The moves of an edge: its block's parameters from its arguments.
     fn edge_moves(&mut self, edge: EdgeRef<'a>) -> Result<(), String> {
         let body = self.body;
-        if let EdgeRef::Ir(t) = edge {
-            // Most edges write no slot they read: then each move goes as it comes, and
-            // no list of them is made.
-            let params = &body.blocks[t.block.index()].params;
-            let slot_of = &self.slot_of;
-            let reads = |d: u32| t.args.iter().any(|a| slot_of[a.index()] == d);
-            if params.iter().all(|p| !reads(slot_of[p.index()])) {
-                for (&p, &a) in params.iter().zip(&t.args) {
-                    self.one_move(Move {
-                        dst: self.slot_of[p.index()],
-                        src: Src::Slot(self.slot_of[a.index()]),
-                        ty: body.ty(p),
-                    })?;
+        match edge {
+            EdgeRef::Cover(e) => self.moves_by(e.moves.len(), |fe, i| {
+                let (p, o) = e.moves[i];
+                Move {
+                    dst: fe.slot_of[p.index()],
+                    src: fe.src(o),
+                    ty: body.ty(p),
                 }
-                return Ok(());
+            }),
+            EdgeRef::Ir(t) => {
+                let params = &body.blocks[t.block.index()].params;
+                self.moves_by(params.len().min(t.args.len()), |fe, i| Move {
+                    dst: fe.slot_of[params[i].index()],
+                    src: Src::Slot(fe.slot_of[t.args[i].index()]),
+                    ty: body.ty(params[i]),
+                })
             }
         }
-        let slot_of = &self.slot_of;
-        let moves: Moves = match edge {
-            EdgeRef::Cover(e) => small(e.moves.iter().map(|&(p, o)| Move {
-                dst: slot_of[p.index()],
-                src: self.src(o),
-                ty: body.ty(p),
-            })),
-            EdgeRef::Ir(t) => small(
-                (body.blocks[t.block.index()].params.iter())
-                    .zip(&t.args)
-                    .map(|(&p, &a)| Move {
-                        dst: slot_of[p.index()],
-                        src: Src::Slot(slot_of[a.index()]),
-                        ty: body.ty(p),
-                    }),
-            ),
-        };
-        self.moves(moves)
+    }
+
+    /// Performs the `n` moves `at(self, i)` as if all at once. Most edges write no slot
+    /// that another of their moves reads: then the moves go one by one as they come,
+    /// without a list (what [`sequence`] would do with one).
+    #[inline]
+    fn moves_by(&mut self, n: usize, at: impl Fn(&Self, usize) -> Move) -> Result<(), String> {
+        let free = (0..n).all(|i| {
+            let d = Src::Slot(at(self, i).dst);
+            (0..n).all(|j| j == i || at(self, j).src != d)
+        });
+        if !free {
+            let moves: Moves = small((0..n).map(|i| at(self, i)));
+            return self.moves(moves);
+        }
+        for i in 0..n {
+            let m = at(self, i);
+            if m.src != Src::Slot(m.dst) {
+                self.one_move(m)?;
+            }
+        }
+        Ok(())
     }
 
     fn src(&self, o: Operand) -> Src {

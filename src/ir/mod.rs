@@ -85,6 +85,34 @@ impl oplist::Operand {
     }
 }
 
+impl Opcode {
+    /// How many indexes [`Opcode::typed_index`] gives.
+    pub const TYPED_COUNT: usize = 3 * Opcode::ALL.len();
+
+    /// A dense index of this operation with type suffix `ty` (none, `i32`, `i64`), for
+    /// tables by operation and type; below [`Opcode::TYPED_COUNT`].
+    #[inline]
+    pub fn typed_index(self, ty: Option<Type>) -> usize {
+        3 * self as usize
+            + match ty {
+                None => 0,
+                Some(Type::I32) => 1,
+                Some(Type::I64) => 2,
+            }
+    }
+
+    /// The type `T` its operands and results resolve against when written with suffix
+    /// `ty`: `ty` when the operation takes that suffix, `i32` for an operation that takes
+    /// none written without one; `None` when the suffix is wrong.
+    pub fn suffix_type(self, ty: Option<Type>) -> Option<Type> {
+        match (self.info().suffix, ty) {
+            (Suffix::None, None) => Some(Type::I32),
+            (s, Some(t)) if s != Suffix::None && s.allows(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
 impl Suffix {
     /// True when `ty` is an allowed suffix (for `Suffix::None`, no type is allowed).
     pub fn allows(self, ty: Type) -> bool {

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use smallvec::SmallVec;
 
-use super::oplist::{Imm, OpInfo, Suffix};
+use super::oplist::{Imm, OpInfo};
 use super::{
     type_list, BlockId, Body, Function, Inst, Loc, Module, Opcode, Signature, TermKind, Type, Value,
 };
@@ -155,12 +155,17 @@ fn define(defs: &mut Defs, v: Value, b: usize, pos: usize) -> bool {
 /// is 0, a constant fits its type's bits, an offset fits 32 bits.
 #[inline]
 fn imm_ok(inst: &Inst, info: &OpInfo) -> bool {
+    inst.imm <= imm_max(info, inst.ty)
+}
+
+/// The largest immediate in range for an operation described by `info` with suffix
+/// `ty`.
+fn imm_max(info: &OpInfo, ty: Option<Type>) -> u64 {
     match info.imm {
-        Imm::None => inst.imm == 0,
-        Imm::Int => inst
-            .ty
-            .is_none_or(|t| t == Type::I64 || inst.imm <= u32::MAX as u64),
-        Imm::Offset => inst.imm <= u32::MAX as u64,
+        Imm::None => 0,
+        Imm::Int if ty == Some(Type::I32) => u32::MAX as u64,
+        Imm::Int => u64::MAX,
+        Imm::Offset => u32::MAX as u64,
     }
 }
 
@@ -185,31 +190,23 @@ impl Shape {
     fn of(op: Opcode, ty: Option<Type>) -> Option<Shape> {
         static SHAPES: OnceLock<Vec<Option<Shape>>> = OnceLock::new();
         let shapes = SHAPES.get_or_init(|| {
-            let mut all = Vec::new();
+            let mut all = vec![None; Opcode::TYPED_COUNT];
             for &op in Opcode::ALL {
                 for ty in [None, Some(Type::I32), Some(Type::I64)] {
-                    all.push(Shape::make(op, ty));
+                    all[op.typed_index(ty)] = Shape::make(op, ty);
                 }
             }
             all
         });
-        let at = 3 * op as usize
-            + match ty {
-                None => 0,
-                Some(Type::I32) => 1,
-                Some(Type::I64) => 2,
-            };
-        shapes.get(at).copied().flatten()
+        shapes.get(op.typed_index(ty)).copied().flatten()
     }
 
     fn make(op: Opcode, ty: Option<Type>) -> Option<Shape> {
+        if op == Opcode::Call {
+            return None;
+        }
         let info = op.info();
-        let t = match (info.suffix, ty) {
-            _ if op == Opcode::Call => return None,
-            (Suffix::None, None) => Type::I32,
-            (s, Some(t)) if s != Suffix::None && s.allows(t) => t,
-            _ => return None,
-        };
+        let t = op.suffix_type(ty)?;
         let mut types = [Type::I32; 3];
         for (slot, p) in types.iter_mut().zip(info.params) {
             *slot = p.resolve(t);
@@ -219,17 +216,11 @@ impl Shape {
             [r] => Some(r.resolve(t)),
             _ => return None,
         };
-        let imm_max = match info.imm {
-            Imm::None => 0,
-            Imm::Int if ty == Some(Type::I32) => u32::MAX as u64,
-            Imm::Int => u64::MAX,
-            Imm::Offset => u32::MAX as u64,
-        };
         Some(Shape {
             types,
             params: u8::try_from(info.params.len()).ok().filter(|&n| n <= 3)?,
             result,
-            imm_max,
+            imm_max: imm_max(info, ty),
         })
     }
 }
@@ -505,11 +496,7 @@ impl FuncVerifier<'_> {
             let callee = inst.func.and_then(|c| self.m.funcs.get(c.index()))?;
             return Some(Sig::Call(&callee.sig));
         }
-        match (info.suffix, inst.ty) {
-            (Suffix::None, None) => Some(Sig::Op(info, Type::I32)),
-            (s, Some(t)) if s != Suffix::None && s.allows(t) => Some(Sig::Op(info, t)),
-            _ => None,
-        }
+        inst.op.suffix_type(inst.ty).map(|t| Sig::Op(info, t))
     }
 
     #[cold]

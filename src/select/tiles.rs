@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 
 use super::flat::FlatGraph as Graph;
 use super::lang::{Node, NodeOp, OpSet, Term};
-use crate::ir::{Opcode, Type, OPS};
+use crate::ir::{Opcode, Type};
 use crate::small::push_all;
 use crate::stencil::recipe::{recipe, Recipe};
 use crate::stencil::{Kind, Stencil, STENCILS};
@@ -87,15 +87,6 @@ pub(crate) struct SpecialRecipes {
 pub struct SlotStencils(Vec<Option<(&'static Stencil, Option<&'static Recipe>)>>);
 
 impl SlotStencils {
-    fn index(op: Opcode, ty: Option<Type>) -> usize {
-        3 * op as usize
-            + match ty {
-                None => 0,
-                Some(Type::I32) => 1,
-                Some(Type::I64) => 2,
-            }
-    }
-
     /// The stencil for `op` at `ty`, if the library has one.
     pub fn get(&self, op: Opcode, ty: Option<Type>) -> Option<&'static Stencil> {
         self.with_recipe(op, ty).map(|(s, _)| s)
@@ -108,7 +99,7 @@ impl SlotStencils {
         op: Opcode,
         ty: Option<Type>,
     ) -> Option<(&'static Stencil, Option<&'static Recipe>)> {
-        self.0.get(Self::index(op, ty)).copied().flatten()
+        self.0.get(op.typed_index(ty)).copied().flatten()
     }
 }
 
@@ -172,11 +163,11 @@ pub fn tiles() -> &'static Tiles {
                 }
             }
         }
-        let mut all_slots = SlotStencils(vec![None; 3 * OPS.len()]);
+        let mut all_slots = SlotStencils(vec![None; Opcode::TYPED_COUNT]);
         for t in &tiles {
             if let Some(op) = t.stencil.opcode {
                 if t.operands.iter().all(|o| o.0 == Kind::Slot) {
-                    let at = SlotStencils::index(op, t.stencil.ty);
+                    let at = op.typed_index(t.stencil.ty);
                     let info = op.info();
                     let r = recipe(t.stencil)
                         .filter(|r| r.takes(info.params.len(), !info.results.is_empty()));
