@@ -1,4 +1,4 @@
-//! Runs every `tests/programs/*.egir` through the `egjit` CLI and checks the
+//! Runs every `tests/programs/*.egir` and `benches/kernels/*.egir` through the `egjit` CLI and checks the
 //! expectations written in its comment directives:
 //!
 //! ```text
@@ -206,8 +206,9 @@ fn check(group: &Group, outcome: &Outcome) -> Vec<String> {
     problems
 }
 
-fn program_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs");
+/// The `.egir` files of a directory of the package, sorted.
+fn program_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let entries =
         fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
     let mut files: Vec<PathBuf> = entries
@@ -224,12 +225,20 @@ fn program_files() -> Vec<PathBuf> {
 
 #[test]
 fn corpus() {
-    let files = program_files();
+    let mut files = program_files("tests/programs");
     assert!(
         files.len() >= MIN_PROGRAMS,
         "expected at least {MIN_PROGRAMS} programs in tests/programs, found {}",
         files.len()
     );
+    // The kernels of the run-time bench are checked alike.
+    let kernels = program_files("benches/kernels");
+    assert!(
+        kernels.len() >= 7,
+        "{} kernels in benches/kernels",
+        kernels.len()
+    );
+    files.extend(kernels);
 
     let mut failures: Vec<String> = Vec::new();
     let mut parsed: Vec<(PathBuf, Vec<Group>)> = Vec::new();

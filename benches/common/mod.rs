@@ -66,3 +66,71 @@ pub fn corpus() -> Vec<Module> {
     }
     out
 }
+
+/// One kernel of the run-time suite (`benches/kernels/*.egir`): its `main` takes one
+/// argument, and its `; BENCH:` line gives the argument the benches run it with.
+pub struct Kernel {
+    pub name: String,
+    pub module: Module,
+    pub arg: egjit::Value,
+    /// The result for `arg`, from the kernel's `; RUN:` / `; OUT:` lines.
+    pub expected: Vec<egjit::Value>,
+}
+
+/// The kernel suite, sorted by name.
+pub fn kernels() -> Vec<Kernel> {
+    let mut paths: Vec<_> = std::fs::read_dir("benches/kernels")
+        .expect("kernels")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "egir"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| kernel(p)).collect()
+}
+
+fn kernel(path: &std::path::Path) -> Kernel {
+    let src = std::fs::read_to_string(path).expect("read");
+    let module = Module::from_text(&src, &path.to_string_lossy()).expect("parse");
+    let name = path
+        .file_stem()
+        .expect("stem")
+        .to_string_lossy()
+        .into_owned();
+    let arg = src
+        .lines()
+        .find_map(|l| l.strip_prefix("; BENCH:"))
+        .map(str::trim)
+        .expect("a `; BENCH:` line");
+    // The `OUT` lines that follow the `RUN` line whose argument is the bench's.
+    let mut lines = src
+        .lines()
+        .skip_while(|l| l.strip_prefix("; RUN:").map(str::trim) != Some(arg));
+    lines
+        .next()
+        .expect("a `; RUN:` line with the bench argument");
+    let out: Vec<&str> = lines
+        .map_while(|l| l.strip_prefix("; OUT:"))
+        .map(str::trim)
+        .collect();
+    let main = module
+        .funcs
+        .iter()
+        .find(|f| f.name == "main")
+        .expect("main");
+    let typed = |ty: egjit::Type, s: &str| {
+        let v: i64 = s.parse().expect("an integer");
+        egjit::Value::from_bits(ty, v as u64)
+    };
+    Kernel {
+        arg: typed(main.sig.params[0], arg),
+        expected: main
+            .sig
+            .results
+            .iter()
+            .zip(&out)
+            .map(|(&t, s)| typed(t, s))
+            .collect(),
+        name,
+        module,
+    }
+}

@@ -825,8 +825,9 @@ fn emit(
             ),
         ));
     }
-    let cost = em.insts.iter().fold(0u32, |a, i| a.saturating_add(i.cost));
     let mut insts = em.insts;
+    write_jump_args_in_place(&mut insts);
+    let cost = insts.iter().fold(0u32, |a, i| a.saturating_add(i.cost));
     let temps = reuse_temps(&mut insts, em.temps);
     Ok(BlockCover {
         block: id,
@@ -836,6 +837,104 @@ fn emit(
         saturation,
         cost,
     })
+}
+
+/// Lets the instance that computes a `jump` argument write it straight into the target's
+/// parameter slot, where the jump would have copied it (the increment feeding a loop's
+/// block argument): the move goes, and so do a load and a store on every pass along the
+/// edge. That holds for an argument in a temporary (a value only this block uses) when
+/// nothing after its instance reads the parameter's old value: no later instance, and no
+/// other move of the jump. The instance itself may read it, as every stencil reads its
+/// operands before it writes its result. An instance that can neither trap nor touch
+/// memory moves down past the last reader of the parameter to get there, when none of
+/// the instances it passes reads its result or writes what it reads. Reads of the
+/// temporary after it read the parameter's slot instead, which holds the same value from
+/// then on. Runs before [`reuse_temps`], while each temporary has one writer.
+fn write_jump_args_in_place(insts: &mut Vec<Instance>) {
+    let Some(mut term) = insts.pop() else {
+        return;
+    };
+    if let Detail::Jump(edge) = &mut term.detail {
+        let copy = tiles().special.copy.cost;
+        let mut i = 0;
+        while i < edge.moves.len() {
+            let (p, o) = edge.moves[i];
+            let param = Operand::Slot(SlotRef::Value(p));
+            let in_place = match o {
+                Operand::Slot(temp @ SlotRef::Temp(_)) => {
+                    let others =
+                        (edge.moves.iter().enumerate()).any(|(j, &(_, r))| j != i && r == param);
+                    !others && !term.operands.contains(&param) && write_in_place(insts, temp, p)
+                }
+                _ => false,
+            };
+            if !in_place {
+                i += 1;
+                continue;
+            }
+            edge.moves.remove(i);
+            for (_, r) in &mut edge.moves {
+                if *r == o {
+                    *r = param;
+                }
+            }
+            term.cost = term.cost.saturating_sub(copy);
+        }
+    }
+    insts.push(term);
+}
+
+/// Makes the instance that writes `temp` write `p`'s slot instead, moving it down if it
+/// must and may (see [`write_jump_args_in_place`]); false if it cannot.
+fn write_in_place(insts: &mut [Instance], temp: SlotRef, p: Value) -> bool {
+    let param = Operand::Slot(SlotRef::Value(p));
+    let Some(k) = insts.iter().rposition(|inst| inst.result == Some(temp)) else {
+        return false;
+    };
+    let reads_param = |inst: &Instance| {
+        inst.reads().any(|&r| r == param) || inst.result == Some(SlotRef::Value(p))
+    };
+    let to = match insts[k + 1..].iter().rposition(reads_param) {
+        None => k,
+        Some(last) => {
+            let to = k + 1 + last;
+            let reads: smallvec::SmallVec<[Operand; 4]> = insts[k].reads().copied().collect();
+            let passed = &insts[k + 1..=to];
+            let blocked = passed.iter().any(|inst| {
+                inst.reads().any(|&r| r == Operand::Slot(temp))
+                    || inst.result.is_some_and(|w| reads.contains(&Operand::Slot(w)))
+                    || matches!(&inst.detail, Detail::Call { results, .. }
+                        if results.iter().any(|&v| reads.contains(&Operand::Slot(SlotRef::Value(v)))))
+            });
+            if blocked || !floats(&insts[k]) {
+                return false;
+            }
+            insts[k..=to].rotate_left(1);
+            to
+        }
+    };
+    insts[to].result = Some(SlotRef::Value(p));
+    let from = Operand::Slot(temp);
+    for r in insts[to + 1..].iter_mut().flat_map(Instance::reads_mut) {
+        if *r == from {
+            *r = param;
+        }
+    }
+    true
+}
+
+/// Whether an instance can go later in its block: it neither traps nor touches memory,
+/// and has no edges.
+fn floats(inst: &Instance) -> bool {
+    match inst.covers {
+        Covers::Pattern(p) => {
+            matches!(inst.detail, Detail::None)
+                && p.ops()
+                    .iter()
+                    .all(|op| matches!(op, NodeOp::Pure(..) | NodeOp::Const(..) | NodeOp::Slot(..)))
+        }
+        _ => false,
+    }
 }
 
 /// Numbers the block's `temps` temporaries anew so that two whose lives do not overlap
@@ -1125,12 +1224,16 @@ impl Emitter<'_, '_> {
         let mut cost = 0u32;
         let mut edge = |em: &mut Self, target: &crate::ir::Target, from: &[Id]| {
             let params = &em.body.blocks[target.block.index()].params;
+            // A parameter passed itself stays where it is.
             let moves = params
                 .iter()
                 .zip(from)
-                .map(|(&p, &a)| {
-                    cost = cost.saturating_add(move_cost(em.g, a));
-                    (p, em.moved(a))
+                .filter_map(|(&p, &a)| {
+                    let o = em.moved(a);
+                    (o != Operand::Slot(SlotRef::Value(p))).then(|| {
+                        cost = cost.saturating_add(move_cost(em.g, a));
+                        (p, o)
+                    })
                 })
                 .collect();
             Edge {

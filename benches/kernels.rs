@@ -1,0 +1,118 @@
+//! Run time of the kernel suite (`benches/kernels/*.egir`) on the reference interpreter,
+//! single-op code and the e-graph JIT's code, side by side in one run.
+//!
+//! `cargo bench --bench kernels`. Each kernel's `main` runs with the argument of its
+//! `; BENCH:` line, and its result is checked against the kernel's `; OUT:` lines first.
+//! Compile time is not counted: the code is compiled once, then called. After the runs
+//! the bench prints, from criterion's estimates of this run, each kernel's median time per
+//! engine, the ratio single-op / JIT and its geometric mean over the kernels.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use criterion::Criterion;
+use egjit::{Config, Imports, Instance, Jit, Value};
+
+mod common;
+use common::kernels;
+
+const ENGINES: [&str; 3] = ["interp", "single_op", "jit"];
+
+fn bench(c: &mut Criterion) {
+    let config = Config::default();
+    let jit = Jit::new(config.clone()).expect("jit");
+    let single = Jit::new(Config {
+        single_op: true,
+        ..config.clone()
+    })
+    .expect("single-op");
+    let mut group = c.benchmark_group("kernels");
+    // The interpreter takes up to a fifth of a second a run.
+    group.sample_size(20);
+    for k in kernels() {
+        let args = [k.arg];
+        let check = |engine: &str, got: Vec<Value>| {
+            assert_eq!(got, k.expected, "{} on {engine}", k.name);
+        };
+        let mut interp = Instance::new(&k.module, Imports::new(), &config).expect("instance");
+        check("interp", interp.call("main", &args).expect("interp run"));
+        let compiled = [&single, &jit].map(|j| j.compile(&k.module).expect("compile"));
+        let mut instances = compiled
+            .each_ref()
+            .map(|m| m.instantiate(Imports::new()).expect("instantiate"));
+        for (engine, instance) in ENGINES[1..].iter().zip(&mut instances) {
+            check(engine, instance.call("main", &args).expect("run"));
+        }
+        group.bench_function(format!("{}/interp", k.name), |b| {
+            b.iter(|| interp.call("main", &args).expect("run"))
+        });
+        for (engine, instance) in ENGINES[1..].iter().zip(&mut instances) {
+            group.bench_function(format!("{}/{engine}", k.name), |b| {
+                b.iter(|| instance.call("main", &args).expect("run"))
+            });
+        }
+    }
+    group.finish();
+}
+
+/// Where criterion writes its estimates, found as criterion finds it.
+fn criterion_home() -> PathBuf {
+    std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("criterion"))
+        })
+        .unwrap_or_else(|| PathBuf::from("target/criterion"))
+}
+
+/// The median point estimate, in nanoseconds, of one benchmark, if this run wrote it.
+fn median(kernel: &str, engine: &str, since: SystemTime) -> Option<f64> {
+    // Criterion names the directory of `kernels/{kernel}/{engine}` this way.
+    let path = criterion_home()
+        .join("kernels")
+        .join(format!("{kernel}_{engine}"))
+        .join("new/estimates.json");
+    let fresh = std::fs::metadata(&path).ok()?.modified().ok()? >= since;
+    let text = std::fs::read_to_string(&path).ok()?;
+    let rest = &text[text.find("\"median\"")?..];
+    let rest = &rest[rest.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
+    let end = rest.find([',', '}'])?;
+    fresh.then(|| rest[..end].trim().parse().ok()).flatten()
+}
+
+fn summary(since: SystemTime) {
+    let mut ratios = Vec::new();
+    println!("\nkernel      interp (ms)  single_op (ms)  jit (ms)  single_op/jit");
+    for k in kernels() {
+        let [interp, single, jit] = ENGINES.map(|e| median(&k.name, e, since));
+        let ms = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{:.3}", t / 1e6));
+        let ratio = single.zip(jit).map(|(s, j)| s / j);
+        if let Some(r) = ratio {
+            ratios.push(r);
+        }
+        println!(
+            "{:<11} {:>11}  {:>14}  {:>8}  {:>13}",
+            k.name,
+            ms(interp),
+            ms(single),
+            ms(jit),
+            ratio.map_or("-".to_string(), |r| format!("{r:.2}x"))
+        );
+    }
+    if !ratios.is_empty() {
+        let geomean = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+        let slowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        println!(
+            "geometric mean single_op/jit over {} kernels: {geomean:.2}x (least {slowest:.2}x)",
+            ratios.len()
+        );
+    }
+}
+
+fn main() {
+    let since = SystemTime::now();
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+    summary(since);
+}
