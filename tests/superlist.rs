@@ -96,3 +96,70 @@ fn bad_lines_are_refused_with_their_line_number() {
     let e = error_of("(iadd.i64 (sextend.i64 ?a) ?a) ss");
     assert!(e.contains("used as i32 and as i64"), "{e}");
 }
+
+/// `egjit mine` over the corpus and the kernels prints lines the build accepts after the
+/// library's own, and finds the fusion a small program leaves out, counted per use.
+#[test]
+fn mined_lines_are_accepted_after_the_library() {
+    let mut files: Vec<String> = Vec::new();
+    for dir in ["tests/programs", "benches/kernels"] {
+        for e in std::fs::read_dir(dir).expect("dir") {
+            let p = e.expect("entry").path();
+            if p.extension().is_some_and(|x| x == "egir") {
+                files.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_egjit"))
+        .arg("mine")
+        .args(&files)
+        .args(["--top", "1000"])
+        .output()
+        .expect("egjit mine");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mined = String::from_utf8(out.stdout).expect("utf-8");
+    let lines = mined.lines().filter(|l| !l.starts_with('#')).count();
+    assert!(lines >= 10, "{mined}");
+    let text = std::fs::read_to_string("stencils/superstencils.list").expect("the list");
+    let singles = generate::single_op_variants();
+    let library = superstencil_variants(&text, &singles).unwrap_or_else(|e| panic!("{e}"));
+    let mut taken = singles;
+    taken.extend(library);
+    let added = superstencil_variants(&mined, &taken).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(added.len(), lines);
+
+    // Hamming distance twice: popcount of a xor, each xor read once.
+    let dir = std::env::temp_dir().join(format!("egjit-mine-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("hamming.egir");
+    std::fs::write(
+        &file,
+        "func @h(i64, i64, i64) -> i64 {
+entry(v0: i64, v1: i64, v2: i64):
+    v3 = bxor.i64 v0, v1
+    v4 = popcnt.i64 v3
+    v5 = bxor.i64 v1, v2
+    v6 = popcnt.i64 v5
+    v7 = iadd.i64 v4, v6
+    return v7
+}
+",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_egjit"))
+        .arg("mine")
+        .arg(&file)
+        .output()
+        .expect("egjit mine");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        text.lines().any(|l| l
+            .starts_with("popcnt_bxor_i64_ss = (popcnt.i64 (bxor.i64 ?a ?b)) ss  # 2 uses, saves ~3 each, 6 in all")),
+        "{text}"
+    );
+}

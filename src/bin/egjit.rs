@@ -87,6 +87,18 @@ enum Command {
         #[arg(long)]
         no_default_rules: bool,
     },
+    /// Find superstencils worth adding: covers the programs, counts the groups of 2 to 4
+    /// operations that separate stencils cover where one could (a value read once, by the
+    /// next), and prints the top candidates as lines for `stencils/superstencils.list`,
+    /// with their counts and estimated savings.
+    Mine {
+        /// The programs (`.egir` text).
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// How many candidates to print.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        top: usize,
+    },
 }
 
 /// What ends a command other than success.
@@ -138,6 +150,7 @@ fn main() -> ExitCode {
             rules,
             no_default_rules,
         } => cover(&file, &rules, no_default_rules),
+        Command::Mine { files, top } => mine(&files, top),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -386,6 +399,30 @@ fn cover(file: &str, rule_files: &[String], no_default_rules: bool) -> Result<()
     let selector = egjit::select::Selector::new(&config).map_err(Failure::Input)?;
     let cover = selector.cover(&module).map_err(Failure::Input)?;
     let _ = write!(std::io::stdout(), "{}", cover.display(&module));
+    Ok(())
+}
+
+fn mine(files: &[String], top: usize) -> Result<(), Failure> {
+    let selector = egjit::select::Selector::new(&Config::default()).map_err(Failure::Input)?;
+    let mut covers = Vec::with_capacity(files.len());
+    for file in files {
+        let module = load(file)?;
+        covers.push(selector.cover(&module).map_err(Failure::Input)?);
+    }
+    let candidates = egjit::select::mine::mine(&covers);
+    let mut out = format!(
+        "# {} candidate superstencils in {} program(s); the top {} by estimated saving (uses x \
+         saving per use, {} a value kept in a register)\n",
+        candidates.len(),
+        files.len(),
+        top.min(candidates.len()),
+        egjit::select::mine::SAVING_PER_VALUE
+    );
+    for line in egjit::select::mine::list_lines(&candidates[..top.min(candidates.len())]) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod cover;
 pub mod extract;
 pub mod flat;
 pub mod graph;
+pub mod mine;
 pub mod tiles;
 
 use std::sync::{Arc, OnceLock};
