@@ -229,36 +229,46 @@ enum Tree {
     },
 }
 
-fn compose(
-    insts: &[Instance],
-    feeds: &[Vec<Option<usize>>],
-    members: &[usize],
-    at: usize,
-) -> Option<Tree> {
-    let Covers::Pattern(pat) = insts[at].covers else {
-        return None;
-    };
-    fn walk(
-        p: &Pat,
-        insts: &[Instance],
-        feeds: &[Vec<Option<usize>>],
-        members: &[usize],
-        at: usize,
-    ) -> Option<Tree> {
+/// What composing a group's pattern needs: the block's instances, their feeders, the
+/// group, and the members placed so far.
+struct Composer<'a> {
+    insts: &'a [Instance],
+    feeds: &'a [Vec<Option<usize>>],
+    members: &'a [usize],
+    placed: Vec<usize>,
+}
+
+impl Composer<'_> {
+    /// The pattern of instance `at` with the members that feed it in place; `None`
+    /// where a member would stand in two places (an operand its reader's pattern names
+    /// twice), as the fused stencil would compute it twice.
+    fn instance(&mut self, at: usize) -> Option<Tree> {
+        let Covers::Pattern(pat) = self.insts[at].covers else {
+            return None;
+        };
+        self.pat(pat, at)
+    }
+
+    fn pat(&mut self, p: &Pat, at: usize) -> Option<Tree> {
         Some(match p {
-            Pat::Var(n, _) => match feeds[at].get(*n).copied().flatten() {
-                Some(q) if members.contains(&q) => compose(insts, feeds, members, q)?,
+            Pat::Var(n, _) => match self.feeds[at].get(*n).copied().flatten() {
+                Some(q) if self.members.contains(&q) => {
+                    if self.placed.contains(&q) {
+                        return None;
+                    }
+                    self.placed.push(q);
+                    self.instance(q)?
+                }
                 _ => Tree::Leaf { at, n: *n },
             },
             Pat::Node(op, args) => Tree::Node(
                 *op,
                 args.iter()
-                    .map(|a| walk(a, insts, feeds, members, at))
+                    .map(|a| self.pat(a, at))
                     .collect::<Option<_>>()?,
             ),
         })
     }
-    walk(pat, insts, feeds, members, at)
 }
 
 /// The candidate a group makes, or `None` when the build would refuse its line.
@@ -267,7 +277,13 @@ fn candidate(
     feeds: &[Vec<Option<usize>>],
     members: &[usize],
 ) -> Option<Candidate> {
-    let tree = compose(insts, feeds, members, members[0])?;
+    let mut composer = Composer {
+        insts,
+        feeds,
+        members,
+        placed: Vec::new(),
+    };
+    let tree = composer.instance(members[0])?;
     let mut letters: Vec<(usize, usize)> = Vec::new();
     let mut kinds = String::new();
     let mut ops = Vec::new();
