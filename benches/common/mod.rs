@@ -51,20 +51,26 @@ pub fn generated(n: usize) -> String {
     s
 }
 
-/// The corpus programs, parsed and verified.
-pub fn corpus() -> Vec<Module> {
-    let mut out = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir("tests/programs")
-        .expect("corpus")
+/// The `.egir` files of a directory of the package, sorted.
+fn programs(dir: &str) -> Vec<std::path::PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect(dir)
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "egir"))
         .collect();
     paths.sort();
-    for path in paths {
-        let src = std::fs::read_to_string(&path).expect("read");
-        out.push(Module::from_text(&src, &path.to_string_lossy()).expect("parse"));
-    }
-    out
+    paths
+}
+
+/// The corpus programs, parsed and verified.
+pub fn corpus() -> Vec<Module> {
+    programs("tests/programs")
+        .iter()
+        .map(|path| {
+            let src = std::fs::read_to_string(path).expect("read");
+            Module::from_text(&src, &path.to_string_lossy()).expect("parse")
+        })
+        .collect()
 }
 
 /// One kernel of the run-time suite (`benches/kernels/*.egir`): its `main` takes one
@@ -79,13 +85,10 @@ pub struct Kernel {
 
 /// The kernel suite, sorted by name.
 pub fn kernels() -> Vec<Kernel> {
-    let mut paths: Vec<_> = std::fs::read_dir("benches/kernels")
-        .expect("kernels")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "egir"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| kernel(p)).collect()
+    programs("benches/kernels")
+        .iter()
+        .map(|p| kernel(p))
+        .collect()
 }
 
 fn kernel(path: &std::path::Path) -> Kernel {
