@@ -929,9 +929,7 @@ fn floats(inst: &Instance) -> bool {
     match inst.covers {
         Covers::Pattern(p) => {
             matches!(inst.detail, Detail::None)
-                && p.ops()
-                    .iter()
-                    .all(|op| matches!(op, NodeOp::Pure(..) | NodeOp::Const(..) | NodeOp::Slot(..)))
+                && p.ops().iter().all(|op| matches!(op, NodeOp::Pure(..)))
         }
         _ => false,
     }

@@ -19,6 +19,7 @@ use super::cover::{Cover, Covers, Detail, Instance, Operand, SlotRef};
 use super::lang::{NodeOp, Term};
 use super::tiles::Pat;
 use crate::ir::oplist::{IS_CALL, MAY_TRAP, NEEDS_HELPER, READS_MEMORY, WRITES_MEMORY};
+use crate::ir::Type;
 use crate::stencil::{Kind, STENCILS};
 
 /// The estimated saving of one value kept in a register rather than a slot.
@@ -34,8 +35,9 @@ pub struct Candidate {
     pub pattern: String,
     /// One letter per operand: `s` a slot, `i` an immediate.
     pub kinds: String,
-    /// The operations in pre-order (`brif icmp.slt.i32 iadd.i32`).
-    pub ops: Vec<String>,
+    /// A name for it: the operations in pre-order, the type and the kinds
+    /// (`brif_icmp_slt_iadd_i32_sis`).
+    pub name: String,
     /// How many groups of the covers have this pattern and kinds.
     pub count: u32,
     /// The estimated saving of one use, in cost units.
@@ -91,21 +93,7 @@ pub fn list_lines(candidates: &[Candidate]) -> Vec<String> {
     candidates
         .iter()
         .map(|c| {
-            let ty = c
-                .ops
-                .iter()
-                .find_map(|op| op.rsplit_once('.').map(|(_, t)| t));
-            let mut base: Vec<String> = c
-                .ops
-                .iter()
-                .map(|op| match op.rsplit_once('.') {
-                    Some((name, t)) if t == "i32" || t == "i64" => name.replace('.', "_"),
-                    _ => op.replace('.', "_"),
-                })
-                .collect();
-            base.extend(ty.map(str::to_string));
-            base.push(c.kinds.clone());
-            let base = base.join("_");
+            let base = &c.name;
             let mut name = base.clone();
             let mut n = 2;
             while !taken.insert(name.clone()) {
@@ -126,13 +114,7 @@ pub fn list_lines(candidates: &[Candidate]) -> Vec<String> {
 }
 
 fn kinds_text(kinds: &[Kind]) -> String {
-    kinds
-        .iter()
-        .map(|k| match k {
-            Kind::Slot => 's',
-            Kind::Imm => 'i',
-        })
-        .collect()
+    kinds.iter().map(|k| k.letter()).collect()
 }
 
 /// What each instance's operands read: for operand `n` of instance `j`, the instance
@@ -219,55 +201,90 @@ fn groups(insts: &[Instance], feeds: &[Vec<Option<usize>>]) -> Vec<Vec<usize>> {
     out
 }
 
-/// A composed pattern: nodes, and leaves that stand for operands of the group.
-enum Tree {
-    Node(NodeOp, Vec<Tree>),
-    /// Operand `n` of instance `at`.
-    Leaf {
-        at: usize,
-        n: usize,
-    },
-}
-
-/// What composing a group's pattern needs: the block's instances, their feeders, the
-/// group, and the members placed so far.
+/// Composes a group's pattern as text, from the root down: the block's instances, their
+/// feeders, the group, and what is made so far.
 struct Composer<'a> {
     insts: &'a [Instance],
     feeds: &'a [Vec<Option<usize>>],
     members: &'a [usize],
+    /// The members composed so far.
     placed: Vec<usize>,
+    /// The group's operands, as (instance, operand), by letter.
+    letters: Vec<(usize, usize)>,
+    kinds: String,
+    /// The operations in pre-order, as names go (`icmp_slt`), and the first one's type.
+    ops: Vec<String>,
+    ty: Option<Type>,
+    memory: usize,
+    text: String,
 }
 
 impl Composer<'_> {
-    /// The pattern of instance `at` with the members that feed it in place; `None`
-    /// where a member would stand in two places (an operand its reader's pattern names
-    /// twice), as the fused stencil would compute it twice.
-    fn instance(&mut self, at: usize) -> Option<Tree> {
-        let Covers::Pattern(pat) = self.insts[at].covers else {
-            return None;
-        };
-        self.pat(pat, at)
+    /// Writes the pattern of instance `at`, with the members that feed it in place;
+    /// false where a member would stand in two places (an operand its reader's pattern
+    /// names twice, which the fused stencil would compute twice) or where an operation
+    /// may not be in a superstencil.
+    fn instance(&mut self, at: usize) -> bool {
+        match self.insts[at].covers {
+            Covers::Pattern(pat) => self.pat(pat, at),
+            _ => false,
+        }
     }
 
-    fn pat(&mut self, p: &Pat, at: usize) -> Option<Tree> {
-        Some(match p {
+    fn pat(&mut self, p: &Pat, at: usize) -> bool {
+        match p {
             Pat::Var(n, _) => match self.feeds[at].get(*n).copied().flatten() {
                 Some(q) if self.members.contains(&q) => {
                     if self.placed.contains(&q) {
-                        return None;
+                        return false;
                     }
                     self.placed.push(q);
-                    self.instance(q)?
+                    self.instance(q)
                 }
-                _ => Tree::Leaf { at, n: *n },
+                _ => {
+                    let i = match self.letters.iter().position(|&l| l == (at, *n)) {
+                        Some(i) => i,
+                        None => {
+                            self.letters.push((at, *n));
+                            self.kinds.push(match self.insts[at].operands[*n] {
+                                Operand::Slot(_) => Kind::Slot.letter(),
+                                Operand::Imm(_) => Kind::Imm.letter(),
+                            });
+                            self.letters.len() - 1
+                        }
+                    };
+                    // Past `?d` the group is refused; the letter does not matter.
+                    self.text.push('?');
+                    self.text.push(char::from(b'a' + (i as u8).min(25)));
+                    true
+                }
             },
-            Pat::Node(op, args) => Tree::Node(
-                *op,
-                args.iter()
-                    .map(|a| self.pat(a, at))
-                    .collect::<Option<_>>()?,
-            ),
-        })
+            Pat::Node(op, args) => {
+                let (name, ty, flags) = match *op {
+                    NodeOp::Pure(o, ty) => (o.name(), Some(ty), o.info().flags),
+                    NodeOp::Effect { op: o, ty, .. } => (o.name(), ty, o.info().flags),
+                    NodeOp::Term(t @ Term::Brif, _) => (t.name(), None, 0),
+                    _ => return false,
+                };
+                let access = flags & (READS_MEMORY | WRITES_MEMORY) != 0;
+                if flags & (IS_CALL | NEEDS_HELPER) != 0 || (flags & MAY_TRAP != 0 && !access) {
+                    return false;
+                }
+                self.memory += usize::from(access);
+                self.ty = self.ty.or(ty);
+                self.ops.push(name.replace('.', "_"));
+                self.text.push('(');
+                self.text.push_str(&op.to_string());
+                for a in args {
+                    self.text.push(' ');
+                    if !self.pat(a, at) {
+                        return false;
+                    }
+                }
+                self.text.push(')');
+                true
+            }
+        }
     }
 }
 
@@ -277,94 +294,29 @@ fn candidate(
     feeds: &[Vec<Option<usize>>],
     members: &[usize],
 ) -> Option<Candidate> {
-    let mut composer = Composer {
+    let mut c = Composer {
         insts,
         feeds,
         members,
         placed: Vec::new(),
+        letters: Vec::new(),
+        kinds: String::new(),
+        ops: Vec::new(),
+        ty: None,
+        memory: 0,
+        text: String::new(),
     };
-    let tree = composer.instance(members[0])?;
-    let mut letters: Vec<(usize, usize)> = Vec::new();
-    let mut kinds = String::new();
-    let mut ops = Vec::new();
-    let mut memory = 0;
-    let mut pattern = String::new();
-    let ok = print(
-        &tree,
-        insts,
-        &mut letters,
-        &mut kinds,
-        &mut ops,
-        &mut memory,
-        &mut pattern,
-    );
-    if !ok || memory > 1 || letters.len() > 4 {
+    if !c.instance(members[0]) || c.memory > 1 || c.letters.len() > 4 {
         return None;
     }
+    let mut name = c.ops;
+    name.extend(c.ty.map(|t| t.to_string()));
+    name.push(c.kinds.clone());
     Some(Candidate {
-        pattern,
-        kinds,
-        ops,
+        pattern: c.text,
+        kinds: c.kinds,
+        name: name.join("_"),
         count: 1,
         saving: SAVING_PER_VALUE * (members.len() as u32 - 1),
     })
-}
-
-/// Writes the tree's text; false when an operation may not be in a superstencil.
-fn print(
-    t: &Tree,
-    insts: &[Instance],
-    letters: &mut Vec<(usize, usize)>,
-    kinds: &mut String,
-    ops: &mut Vec<String>,
-    memory: &mut usize,
-    out: &mut String,
-) -> bool {
-    match t {
-        Tree::Leaf { at, n } => {
-            let i = match letters.iter().position(|&l| l == (*at, *n)) {
-                Some(i) => i,
-                None => {
-                    letters.push((*at, *n));
-                    kinds.push(match insts[*at].operands[*n] {
-                        Operand::Slot(_) => 's',
-                        Operand::Imm(_) => 'i',
-                    });
-                    letters.len() - 1
-                }
-            };
-            out.push('?');
-            out.push((b'a' + (i as u8).min(25)) as char);
-            true
-        }
-        Tree::Node(op, args) => {
-            let allowed = match op {
-                NodeOp::Pure(op, _) => op.info().flags & MAY_TRAP == 0,
-                NodeOp::Effect { op, .. } => {
-                    let flags = op.info().flags;
-                    let access = flags & (READS_MEMORY | WRITES_MEMORY) != 0;
-                    if access {
-                        *memory += 1;
-                    }
-                    flags & (IS_CALL | NEEDS_HELPER) == 0 && (access || flags & MAY_TRAP == 0)
-                }
-                NodeOp::Term(Term::Brif, _) => true,
-                _ => false,
-            };
-            if !allowed {
-                return false;
-            }
-            ops.push(op.to_string());
-            out.push('(');
-            out.push_str(&op.to_string());
-            for a in args {
-                out.push(' ');
-                if !print(a, insts, letters, kinds, ops, memory, out) {
-                    return false;
-                }
-            }
-            out.push(')');
-            true
-        }
-    }
 }

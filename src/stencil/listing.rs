@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 
-use super::{Kind, Reloc, Stencil, STENCILS};
+use super::{Reloc, Stencil, STENCILS};
 
 fn reloc_name(r: Reloc) -> &'static str {
     match r {
@@ -20,14 +20,7 @@ fn reloc_name(r: Reloc) -> &'static str {
 pub fn listing(disasm: bool) -> String {
     let mut out = String::new();
     for s in STENCILS {
-        let kinds: String = s
-            .kinds
-            .iter()
-            .map(|k| match k {
-                Kind::Slot => 's',
-                Kind::Imm => 'i',
-            })
-            .collect();
+        let kinds: String = s.kinds.iter().map(|k| k.letter()).collect();
         let holes: Vec<String> = s
             .holes
             .iter()

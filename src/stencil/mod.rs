@@ -31,6 +31,16 @@ pub enum Kind {
     Imm,
 }
 
+impl Kind {
+    /// Its letter in listings and in `stencils/superstencils.list`: `s` or `i`.
+    pub fn letter(self) -> char {
+        match self {
+            Kind::Slot => 's',
+            Kind::Imm => 'i',
+        }
+    }
+}
+
 /// A place in a stencil's code to patch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hole {
