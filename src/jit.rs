@@ -32,13 +32,13 @@ use crate::{Config, Error, ErrorKind, Trap, Value};
 const MIN_FRAME_STACK: usize = 512 << 20;
 
 /// Bytes of frame stack for a module whose largest frame is `widest` bytes: room for
-/// `max_depth` nested frames of it and the import area after the last, and at least
+/// `max_depth` nested frames of it and the outgoing slots after the last, and at least
 /// [`MIN_FRAME_STACK`]. Within the depth limit a program never runs out of frame stack
 /// (the interpreter sizes its registers the same way).
-fn frame_stack_size(widest: u64, import_area: u64, max_depth: u32) -> usize {
+fn frame_stack_size(widest: u64, out_area: u64, max_depth: u32) -> usize {
     let bytes = widest
         .saturating_mul(max_depth as u64 + 1)
-        .saturating_add(import_area);
+        .saturating_add(out_area);
     usize::try_from(bytes)
         .unwrap_or(usize::MAX)
         .max(MIN_FRAME_STACK)
@@ -107,11 +107,12 @@ impl Jit {
             loc: None,
             message: format!("cannot map code memory: {e}"),
         })?;
-        // Room past the frame end for the widest import's arguments and results.
-        let import_area = 8 * module
+        // Room past the frame end for the outgoing slots of the last frame: a call's
+        // arguments are written there before the call checks that its callee's frame
+        // fits, and an import's results come back there.
+        let out_area = 8 * module
             .funcs
             .iter()
-            .filter(|f| f.is_import())
             .map(|f| f.sig.params.len().max(f.sig.results.len()))
             .max()
             .unwrap_or(0) as u64;
@@ -123,8 +124,8 @@ impl Jit {
             own: Arc::default(),
             inner: Arc::new(Compiled {
                 code,
-                import_area,
-                frame_stack: frame_stack_size(widest, import_area, self.config.max_call_depth),
+                out_area,
+                frame_stack: frame_stack_size(widest, out_area, self.config.max_call_depth),
                 image_len: image.bytes.len(),
                 funcs: image.funcs,
                 placed: image.placed,
@@ -179,8 +180,9 @@ fn load(image: &Image, pool: &Arc<CodePool>) -> std::io::Result<ExecutableCode> 
 
 struct Compiled {
     code: ExecutableCode,
-    /// Bytes the import helper may use past the last frame.
-    import_area: u64,
+    /// Bytes past the last frame that its outgoing slots (a call's arguments, an
+    /// import's results) may use.
+    out_area: u64,
     /// Bytes of frame stack an instance takes ([`frame_stack_size`]).
     frame_stack: usize,
     image_len: usize,
@@ -467,7 +469,7 @@ impl JitInstance {
         }
         let frames = self.frames.as_mut_ptr();
         let frame_end = (frames as u64 + (8 * self.frames.len()) as u64)
-            .checked_sub(c.import_area)
+            .checked_sub(c.out_area)
             .filter(|&end| frames as u64 + fcode.frame_size <= end);
         let Some(frame_end) = frame_end else {
             return Err(Trap::CallStackExhausted);
@@ -554,7 +556,7 @@ fn trap_of(status: u64, state: &mut State) -> Trap {
 /// Calls import `index` with its arguments at `args` and writes its results there.
 unsafe extern "C" fn import_helper(ctx: *mut Ctx, args: *mut u64, index: u64) -> u64 {
     // SAFETY: `host` is the `State` of the instance whose call is running, and `args`
-    // has room for the import's parameters and results (`import_area`).
+    // has room for the import's parameters and results (`out_area`).
     let state = unsafe { &mut *(*ctx).host.cast::<State>() };
     let i = index as usize;
     let compiled = state.compiled.clone();

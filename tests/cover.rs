@@ -677,3 +677,103 @@ done:
     assert_eq!(call(&mut inst, "load", 0), vec![Value::I32(0)]);
     assert!(inst.call("load", &[Value::I32(70000)]).is_err());
 }
+
+/// Call arguments, call results and returned values go where the call or the `return`
+/// would have copied them, unless a reader or another call is in the way.
+#[test]
+fn call_arguments_results_and_returns_stay_in_place_unless_something_is_in_the_way() {
+    use egjit::{Jit, Value};
+    let src = "
+func @pair(i32, i32) -> i32, i32 {
+entry(v0: i32, v1: i32):
+    v2 = iadd.i32 v0, v1
+    v3 = isub.i32 v0, v1
+    return v2, v3
+}
+
+func @calls(i32) -> i32 {
+entry(v0: i32):
+    v1 = iconst.i32 1
+    v2 = iadd.i32 v0, v1
+    v3, v4 = call @pair(v2, v0)
+    v5 = imul.i32 v4, v4
+    v6, v7 = call @pair(v2, v5)
+    v8 = iadd.i32 v6, v3
+    return v8
+}
+
+func @live(i32) -> i32 {
+entry(v0: i32):
+    v1, v2 = call @pair(v0, v0)
+    brif v0, a, b
+a:
+    return v1
+b:
+    return v2
+}
+";
+    let m = Module::from_text(src, "in_place").expect("parse");
+    let selector = Selector::new(&Config::default()).expect("rules");
+    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+    let body = |func: usize| -> Vec<String> {
+        let body = m.funcs[func].body.as_ref().expect("body");
+        let names = egjit::select::cover::Names { body, module: &m };
+        (cover.funcs[func].blocks[0].insts.iter())
+            .map(|i| {
+                names
+                    .instance(i)
+                    .split(" ;")
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    };
+    // The sum cannot go into result slot 0 (v0's) since the difference still reads v0;
+    // the difference goes into result slot 1, as nothing reads v1 after it.
+    assert_eq!(
+        body(0),
+        [
+            "t0 = iadd_i32_ss v0, v1",
+            "r1 = isub_i32_ss v0, v1",
+            "ret t0, r1"
+        ]
+    );
+    // v2 is an argument of both calls: copied. v3 is read after the second call: copied
+    // back; v4 only before it: read where the call left it, and the square written
+    // where the second call takes it. v6 is read there too, v7 not at all; the sum goes
+    // into the result slot.
+    assert_eq!(
+        body(1),
+        [
+            "t0 = iadd_i32_si v0, 1",
+            "call @pair(t0, v0) -> v3, o1",
+            "o1 = imul_i32_ss o1, o1",
+            "call @pair(t0, o1) -> o0, o1",
+            "r0 = iadd_i32_ss o0, v3",
+            "ret r0",
+        ]
+    );
+    // Results that other blocks read go into their own slots.
+    assert_eq!(
+        body(2),
+        ["call @pair(v0, v0) -> v1, v2", "brif_i32_s v0 -> a | b"]
+    );
+
+    let jit = Jit::new(Config::default()).expect("jit");
+    let code = jit.compile(&m).expect("compile");
+    let mut inst = code.instantiate(egjit::Imports::new()).expect("instance");
+    let mut call = |f: &str, args: &[i32]| {
+        let args: Vec<Value> = args.iter().map(|&a| Value::I32(a)).collect();
+        inst.call(f, &args).expect("run")
+    };
+    assert_eq!(call("pair", &[7, 3]), vec![Value::I32(10), Value::I32(4)]);
+    // v0 = 5: pair(6, 5) = (11, 1); pair(6, 1 * 1) = (7, 5); 7 + 11.
+    assert_eq!(call("calls", &[5]), vec![Value::I32(18)]);
+    // v0 = 3: pair(4, 3) = (7, 1); pair(4, 1) = (5, 3); 5 + 7.
+    assert_eq!(call("calls", &[3]), vec![Value::I32(12)]);
+    // pair(v0, v0) = (2 v0, 0): the sum when v0 is not 0.
+    assert_eq!(call("live", &[3]), vec![Value::I32(6)]);
+    assert_eq!(call("live", &[0]), vec![Value::I32(0)]);
+}

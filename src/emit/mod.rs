@@ -337,7 +337,7 @@ fn values_used(body: &Body, fc: &FuncCover) -> Vec<bool> {
             mark(v);
         }
         if let Detail::Call { results, .. } = &inst.detail {
-            results.iter().for_each(|&r| mark(r));
+            results.iter().flatten().for_each(|&r| mark(r));
         }
         for e in inst.edges() {
             e.moves.iter().for_each(|&(p, _)| mark(p));
@@ -441,6 +441,8 @@ impl<'a> FuncEmitter<'a> {
         match s {
             SlotRef::Value(v) => self.slot_of[v.index()],
             SlotRef::Temp(t) => self.temp_base + t,
+            SlotRef::Out(i) => self.slots + i,
+            SlotRef::Ret(i) => i,
         }
     }
 
@@ -978,7 +980,7 @@ impl<'a> FuncEmitter<'a> {
         func: FuncId,
         import: bool,
         args: &[Operand],
-        results: &[Value],
+        results: &[Option<Value>],
     ) -> Result<(), String> {
         let callee = &self.module.funcs[func.0 as usize];
         let base = self.slots;
@@ -1002,8 +1004,9 @@ impl<'a> FuncEmitter<'a> {
             HoleValue::Continue => Some(Fill::Next),
             _ => None,
         })?;
-        // Results back from the same slots.
-        for (i, &r) in results.iter().enumerate() {
+        // Results back from the same slots, but those read there.
+        for (i, r) in results.iter().enumerate() {
+            let Some(r) = *r else { continue };
             self.one_move(Move {
                 dst: self.slot_of[r.index()],
                 src: Src::Slot(base + i as u32),
@@ -1100,10 +1103,11 @@ mod tests {
             .and_then(|s| s.cover(&m))
             .expect("cover");
         let image = super::emit(&m, &cover).expect("emit");
-        // The cover reads or writes v0 (the parameter), v5 and v7 (the calls' results)
-        // and one temporary, shared by the three values that only `rec` reads; then the
-        // scratch slot of parallel moves: five slots.
-        assert_eq!(image.funcs[0].map(|f| f.frame_size), Some(40));
+        // The cover reads or writes v0 (the parameter) and v5 (the first call's result,
+        // read after the second call). The calls' arguments are written into the
+        // callee's slot, the second result read there, the sum written into the result
+        // slot: no temporary. Then the scratch slot of parallel moves: three slots.
+        assert_eq!(image.funcs[0].map(|f| f.frame_size), Some(24));
         // One stencil per operation: all nine values and the scratch slot.
         let image = super::emit_single_op(&m).expect("emit");
         assert_eq!(image.funcs[0].map(|f| f.frame_size), Some(80));

@@ -5,7 +5,7 @@ use std::fmt;
 use smallvec::SmallVec;
 
 use super::tiles::Pat;
-use crate::ir::{self, BlockId, FuncId, Opcode, Type, Value};
+use crate::ir::{BlockId, FuncId, Opcode, Type, Value};
 use crate::stencil::Stencil;
 
 /// The IR operations a stencil instance stands for.
@@ -53,6 +53,14 @@ pub enum SlotRef {
     /// A temporary of the block: a value the IR does not name (or that only this block
     /// uses).
     Temp(u32),
+    /// Slot `i` past the frame, where the next call finds its argument `i` and leaves its
+    /// result `i`: an argument written there by the instance that computes it, a result
+    /// read there until the next call. Printed `o{i}`.
+    Out(u32),
+    /// Slot `i` of the frame, where `return` leaves result `i` (the slot of the entry
+    /// block's parameter `i`): a returned value written there by the instance that
+    /// computes it. Printed `r{i}`.
+    Ret(u32),
 }
 
 /// An operand of a stencil instance.
@@ -72,6 +80,10 @@ pub struct Edge {
     pub moves: Vec<(Value, Operand)>,
 }
 
+/// A call's results: each value moved back into its own slot, or `None` for one whose
+/// readers take it from [`SlotRef::Out`], where the call left it.
+pub type CallResults = SmallVec<[Option<Value>; 4]>;
+
 /// What an instance needs beyond its operands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Detail {
@@ -84,7 +96,7 @@ pub enum Detail {
         func: FuncId,
         import: bool,
         args: Vec<Operand>,
-        results: ir::Operands,
+        results: CallResults,
     },
     /// `jump`.
     Jump(Edge),
@@ -210,6 +222,8 @@ impl Names<'_> {
         match s {
             SlotRef::Value(v) => self.body.value_name(v),
             SlotRef::Temp(t) => format!("t{t}"),
+            SlotRef::Out(i) => format!("o{i}"),
+            SlotRef::Ret(i) => format!("r{i}"),
         }
     }
 
@@ -261,7 +275,14 @@ impl Names<'_> {
                     .get(func.0 as usize)
                     .map_or("?", |f| f.name.as_str());
                 let args: Vec<String> = args.iter().map(|o| self.operand(o)).collect();
-                let res: Vec<String> = results.iter().map(|v| self.body.value_name(*v)).collect();
+                let res: Vec<String> = (results.iter().enumerate())
+                    .map(|(i, v)| {
+                        v.map_or_else(
+                            || self.slot(SlotRef::Out(i as u32)),
+                            |v| self.body.value_name(v),
+                        )
+                    })
+                    .collect();
                 s.push_str(&format!(" @{name}({})", args.join(", ")));
                 if !res.is_empty() {
                     s.push_str(&format!(" -> {}", res.join(", ")));

@@ -827,6 +827,10 @@ fn emit(
     }
     let mut insts = em.insts;
     write_jump_args_in_place(&mut insts);
+    write_call_args_in_place(&mut insts);
+    keep_call_results(&mut insts, &bg.live_out);
+    let entry_params = body.blocks.first().map_or(&[][..], |b| &b.params[..]);
+    write_returns_in_place(&mut insts, entry_params);
     let cost = insts.iter().fold(0u32, |a, i| a.saturating_add(i.cost));
     let temps = reuse_temps(&mut insts, em.temps);
     Ok(BlockCover {
@@ -904,7 +908,7 @@ fn write_in_place(insts: &mut [Instance], temp: SlotRef, p: Value) -> bool {
                 inst.reads().any(|&r| r == Operand::Slot(temp))
                     || inst.result.is_some_and(|w| reads.contains(&Operand::Slot(w)))
                     || matches!(&inst.detail, Detail::Call { results, .. }
-                        if results.iter().any(|&v| reads.contains(&Operand::Slot(SlotRef::Value(v)))))
+                        if results.iter().flatten().any(|&v| reads.contains(&Operand::Slot(SlotRef::Value(v)))))
             });
             if blocked || !floats(&insts[k]) {
                 return false;
@@ -932,6 +936,131 @@ fn floats(inst: &Instance) -> bool {
                 && p.ops().iter().all(|op| matches!(op, NodeOp::Pure(..)))
         }
         _ => false,
+    }
+}
+
+/// Whether an instance is a call (which overwrites every [`SlotRef::Out`] slot).
+fn is_call(inst: &Instance) -> bool {
+    matches!(inst.detail, Detail::Call { .. })
+}
+
+/// Whether an instance reads `o`.
+fn reads(inst: &Instance, o: Operand) -> bool {
+    inst.reads().any(|&r| r == o)
+}
+
+/// Lets the instance that computes a call's argument write it straight into the callee's
+/// slot ([`SlotRef::Out`]), where the call would have copied it: for an argument in a
+/// temporary that only the call reads, once, when no other call comes between (a call
+/// overwrites those slots). Runs before [`reuse_temps`], while each temporary has one
+/// writer.
+fn write_call_args_in_place(insts: &mut [Instance]) {
+    let copy = tiles().special.copy.cost;
+    for c in 0..insts.len() {
+        let n = match &insts[c].detail {
+            Detail::Call { args, .. } => args.len(),
+            _ => continue,
+        };
+        for i in 0..n {
+            let Detail::Call { args, .. } = &insts[c].detail else {
+                break;
+            };
+            let o @ Operand::Slot(temp @ SlotRef::Temp(_)) = args[i] else {
+                continue;
+            };
+            let Some(k) = insts[..c].iter().rposition(|x| x.result == Some(temp)) else {
+                continue;
+            };
+            let between = &insts[k + 1..c];
+            let read_once = insts[c].reads().filter(|&&r| r == o).count() == 1;
+            if !read_once
+                || between.iter().any(|x| is_call(x) || reads(x, o))
+                || insts[c + 1..].iter().any(|x| reads(x, o))
+            {
+                continue;
+            }
+            let out = SlotRef::Out(i as u32);
+            insts[k].result = Some(out);
+            if let Detail::Call { args, .. } = &mut insts[c].detail {
+                args[i] = Operand::Slot(out);
+            }
+            insts[c].cost = insts[c].cost.saturating_sub(copy);
+        }
+    }
+}
+
+/// Leaves a call's result where the call put it ([`SlotRef::Out`]) for its readers to
+/// take from there rather than copying it into its own slot: for a value no other block
+/// reads, when no other call comes before its last reader and nothing in between writes
+/// that slot (an argument of a later call written in place). A result nothing reads is
+/// not copied at all.
+fn keep_call_results(insts: &mut [Instance], live_out: &[(Value, Id)]) {
+    let copy = tiles().special.copy.cost;
+    for c in 0..insts.len() {
+        let n = match &insts[c].detail {
+            Detail::Call { results, .. } => results.len(),
+            _ => continue,
+        };
+        for i in 0..n {
+            let Detail::Call { results, .. } = &insts[c].detail else {
+                break;
+            };
+            let Some(v) = results[i] else {
+                continue;
+            };
+            if live_out.iter().any(|&(l, _)| l == v) {
+                continue;
+            }
+            let o = Operand::Slot(SlotRef::Value(v));
+            let out = SlotRef::Out(i as u32);
+            let end = (insts[c + 1..].iter().rposition(|x| reads(x, o))).map_or(c, |l| c + 1 + l);
+            let between = &insts[(c + 1).min(end)..end];
+            if between.iter().any(|x| is_call(x) || x.result == Some(out)) {
+                continue;
+            }
+            for r in insts[c + 1..=end].iter_mut().flat_map(Instance::reads_mut) {
+                if *r == o {
+                    *r = Operand::Slot(out);
+                }
+            }
+            if let Detail::Call { results, .. } = &mut insts[c].detail {
+                results[i] = None;
+            }
+            insts[c].cost = insts[c].cost.saturating_sub(copy);
+        }
+    }
+}
+
+/// Lets the instance that computes a returned value write it straight into its result
+/// slot ([`SlotRef::Ret`]), where `return` would have copied it: for a value in a
+/// temporary that only the `return` reads, returned as result `i` where the entry block
+/// has a parameter `i` (whose slot that is) that nothing after the instance reads.
+fn write_returns_in_place(insts: &mut [Instance], entry_params: &[Value]) {
+    let copy = tiles().special.copy.cost;
+    let Some((ret, body)) = insts.split_last_mut() else {
+        return;
+    };
+    let Detail::Return(vals) = &mut ret.detail else {
+        return;
+    };
+    for (i, &p) in entry_params.iter().enumerate().take(vals.len()) {
+        let o @ Operand::Slot(temp @ SlotRef::Temp(_)) = vals[i] else {
+            continue;
+        };
+        let param = Operand::Slot(SlotRef::Value(p));
+        let Some(k) = body.iter().rposition(|x| x.result == Some(temp)) else {
+            continue;
+        };
+        let once = vals.iter().filter(|&&r| r == o).count() == 1;
+        if !once
+            || vals.contains(&param)
+            || body[k + 1..].iter().any(|x| reads(x, o) || reads(x, param))
+        {
+            continue;
+        }
+        body[k].result = Some(SlotRef::Ret(i as u32));
+        vals[i] = Operand::Slot(SlotRef::Ret(i as u32));
+        ret.cost = ret.cost.saturating_sub(copy);
     }
 }
 
@@ -1177,7 +1306,7 @@ impl Emitter<'_, '_> {
                     func,
                     import,
                     args,
-                    results: inst.results.clone(),
+                    results: inst.results.iter().map(|&r| Some(r)).collect(),
                 },
                 cost,
             });

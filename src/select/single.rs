@@ -101,7 +101,7 @@ pub(crate) fn inst_instance(module: &Module, inst: &Inst) -> Result<Instance, Er
                 func: inst.func.unwrap_or(FuncId(0)),
                 import: std::ptr::eq(stencil, tiles().special.call_import),
                 args: inst.args.iter().map(|&a| slot(a)).collect(),
-                results: inst.results.clone(),
+                results: inst.results.iter().map(|&r| Some(r)).collect(),
             };
             (Operands::new(), None, detail)
         }
