@@ -777,3 +777,77 @@ b:
     assert_eq!(call("live", &[3]), vec![Value::I32(6)]);
     assert_eq!(call("live", &[0]), vec![Value::I32(0)]);
 }
+
+/// An i64 constant that no immediate holds is built once, in its own block, and read
+/// from its slot in the loop; 2^63, which a rule turns into a shift, is not.
+#[test]
+fn a_wide_constant_is_built_once_and_read_from_its_slot_in_a_loop() {
+    use egjit::{Jit, Value};
+    let src = "
+func @mix(i64) -> i64 {
+entry(v0: i64):
+    v1 = iconst.i64 -7046029254386353131
+    v2 = iconst.i64 -9223372036854775808
+    v3 = iconst.i64 0
+    jump loop(v0, v3)
+loop(v4: i64, v5: i64):
+    brif v4, body, done
+body:
+    v6 = imul.i64 v5, v1
+    v7 = imul.i64 v4, v2
+    v8 = iadd.i64 v6, v7
+    v9 = iadd.i64 v8, v4
+    v10 = iconst.i64 1
+    v11 = isub.i64 v4, v10
+    jump loop(v11, v9)
+done:
+    return v5
+}
+";
+    let m = Module::from_text(src, "wide").expect("parse");
+    let selector = Selector::new(&Config::default()).expect("rules");
+    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+    let text = cover.display(&m).to_string();
+    let body = m.funcs[0].body.as_ref().expect("body");
+    let names = egjit::select::cover::Names { body, module: &m };
+    let lines = |name: &str| -> Vec<String> {
+        let b = cover.funcs[0].blocks.iter().find(|b| b.name == name);
+        (b.expect("block").insts.iter())
+            .map(|i| {
+                names
+                    .instance(i)
+                    .split(" ;")
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    };
+    // -7046029254386353131 is 0x9e3779b9_7f4a7c15: low half 2135587861, high 2654435769.
+    assert!(
+        lines("entry").contains(&"v1 = iconst_i64_wide 2135587861, 2654435769".to_string()),
+        "{text}"
+    );
+    let loop_body = lines("body");
+    assert!(!loop_body.iter().any(|l| l.contains("iconst")), "{text}");
+    assert!(loop_body.iter().any(|l| l.contains(", v1")), "{text}");
+    assert!(
+        loop_body.contains(&"t0 = ishl_i64_si v4, 63".to_string()),
+        "{text}"
+    );
+    let jit = Jit::new(Config::default()).expect("jit");
+    let code = jit.compile(&m).expect("compile");
+    let mut inst = code.instantiate(egjit::Imports::new()).expect("instance");
+    // acc = acc * K + i * 2^63 + i for i = n down to 1, wrapping (computed apart).
+    for (n, want) in [
+        (3, -2721446467030088362i64),
+        (4, 6585650694708651530),
+        (0, 0),
+    ] {
+        assert_eq!(
+            inst.call("mix", &[Value::I64(n)]).expect("run"),
+            vec![Value::I64(want)]
+        );
+    }
+}

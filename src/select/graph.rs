@@ -79,10 +79,12 @@ impl<G> BlockGraph<G> {
 /// function.
 #[derive(Default)]
 pub struct Facts {
-    /// The constant each value is, if an `iconst` defines it.
+    /// The constant each value is, if an `iconst` defines it and every block that uses
+    /// it makes it anew.
     pub konst: Vec<Option<u64>>,
     /// For each value, true when a block other than its defining one uses it. Constants
-    /// are not: every block that uses one makes it anew.
+    /// are not (but those [`find`](Self::find) keeps in their slots): every block that
+    /// uses one makes it anew.
     pub live: Vec<bool>,
     /// Which block defines each value.
     def: Vec<BlockId>,
@@ -101,7 +103,12 @@ impl Facts {
         self.konst.clear();
         self.konst.resize(n, None);
         for inst in body.blocks.iter().flat_map(|b| &b.insts) {
-            if inst.op == Opcode::Iconst {
+            // An i64 constant no immediate holds is built by two stencils: the other
+            // blocks that use it read it from its slot, which its own block fills once,
+            // rather than build it again on every pass of a loop. All but a power of
+            // two, which rules may turn into a shift.
+            let wide = inst.ty == Some(Type::I64) && (inst.imm as i64) != (inst.imm as i32 as i64);
+            if inst.op == Opcode::Iconst && (!wide || inst.imm.is_power_of_two()) {
                 self.konst[inst.results[0].index()] = Some(inst.imm);
             }
         }
