@@ -156,10 +156,44 @@ entry(v0: i64, v1: i64, v2: i64):
         .output()
         .expect("egjit mine");
     let text = String::from_utf8_lossy(&out.stdout);
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         text.lines().any(|l| l
             .starts_with("popcnt_bxor_i64_ss = (popcnt.i64 (bxor.i64 ?a ?b)) ss  # 2 uses, saves ~3 each, 6 in all")),
         "{text}"
     );
+
+    // `x ^ (x >> 7)` names x twice: a product there is written out twice in the
+    // pattern, a load is not (the stencil would access memory twice).
+    let file = dir.join("twice.egir");
+    std::fs::write(
+        &file,
+        "memory 1
+
+func @m(i64, i64, i32) -> i64 {
+entry(v0: i64, v1: i64, v2: i32):
+    v3 = imul.i64 v0, v1
+    v4 = iconst.i64 7
+    v5 = ushr.i64 v3, v4
+    v6 = bxor.i64 v3, v5
+    v7 = load.i64 v2
+    v8 = ushr.i64 v7, v4
+    v9 = bxor.i64 v7, v8
+    v10 = iadd.i64 v6, v9
+    return v10
+}
+",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_egjit"))
+        .arg("mine")
+        .arg(&file)
+        .output()
+        .expect("egjit mine");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        text.lines().any(|l| l == "bxor_imul_ushr_i64_ssi = (bxor.i64 (imul.i64 ?a ?b) (ushr.i64 (imul.i64 ?a ?b) ?c)) ssi  # 1 use, saves ~3 each, 3 in all"),
+        "{text}"
+    );
+    assert!(!text.contains("load"), "{text}");
 }

@@ -209,6 +209,8 @@ struct Composer<'a> {
     members: &'a [usize],
     /// The members composed so far.
     placed: Vec<usize>,
+    /// Above 0 while writing out a member a second time.
+    repeat: u32,
     /// The group's operands, as (instance, operand), by letter.
     letters: Vec<(usize, usize)>,
     kinds: String,
@@ -221,9 +223,7 @@ struct Composer<'a> {
 
 impl Composer<'_> {
     /// Writes the pattern of instance `at`, with the members that feed it in place;
-    /// false where a member would stand in two places (an operand its reader's pattern
-    /// names twice, which the fused stencil would compute twice) or where an operation
-    /// may not be in a superstencil.
+    /// false where an operation may not be in a superstencil.
     fn instance(&mut self, at: usize) -> bool {
         match self.insts[at].covers {
             Covers::Pattern(pat) => self.pat(pat, at),
@@ -235,11 +235,18 @@ impl Composer<'_> {
         match p {
             Pat::Var(n, _) => match self.feeds[at].get(*n).copied().flatten() {
                 Some(q) if self.members.contains(&q) => {
-                    if self.placed.contains(&q) {
-                        return false;
+                    // A member its reader names twice (`x ^ (x >> k)`) is written out
+                    // twice, as the pattern language has no names for subterms; the
+                    // fused stencil computes it once, but for a memory access, which
+                    // counts twice and so is refused. The name takes its operations once.
+                    let again = self.placed.contains(&q);
+                    if !again {
+                        self.placed.push(q);
                     }
-                    self.placed.push(q);
-                    self.instance(q)
+                    self.repeat += u32::from(again);
+                    let ok = self.instance(q);
+                    self.repeat -= u32::from(again);
+                    ok
                 }
                 _ => {
                     let i = match self.letters.iter().position(|&l| l == (at, *n)) {
@@ -272,7 +279,9 @@ impl Composer<'_> {
                 }
                 self.memory += usize::from(access);
                 self.ty = self.ty.or(ty);
-                self.ops.push(name.replace('.', "_"));
+                if self.repeat == 0 {
+                    self.ops.push(name.replace('.', "_"));
+                }
                 self.text.push('(');
                 self.text.push_str(&op.to_string());
                 for a in args {
@@ -299,6 +308,7 @@ fn candidate(
         feeds,
         members,
         placed: Vec::new(),
+        repeat: 0,
         letters: Vec::new(),
         kinds: String::new(),
         ops: Vec::new(),
