@@ -639,18 +639,17 @@ done:
         count[..at].iter().any(|l| l.contains("imul_i32_ss v2, v2")),
         "{text}"
     );
-    // v6's old value is moved into v5, so v8 cannot be written into v6 before the jump;
-    // v10 goes into v7 in place.
+    // v6's old value is moved into v5: it is copied first, then v8 is written into v6
+    // in place and v5 takes the copy. v10 goes into v7 in place.
     let rotate = block(1, "body");
-    assert!(
-        rotate.contains(&"v7 = iadd_i32_si v7, -1".to_string()),
-        "{text}"
-    );
-    assert!(
-        rotate
-            .last()
-            .unwrap()
-            .starts_with("jump -> loop(v4 <- v5, v5 <- v6, v6 <- t"),
+    assert_eq!(
+        rotate,
+        [
+            "t0 = copy_s v6",
+            "v6 = iadd_i32_ss v4, v5",
+            "v7 = iadd_i32_si v7, -1",
+            "jump -> loop(v4 <- v5, v5 <- t0)",
+        ],
         "{text}"
     );
     // A load may trap, so it does not move past the add that reads v1: it is copied.

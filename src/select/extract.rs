@@ -825,14 +825,14 @@ fn emit(
             ),
         ));
     }
-    let mut insts = em.insts;
-    write_jump_args_in_place(&mut insts);
+    let (mut insts, mut temps) = (em.insts, em.temps);
+    write_jump_args_in_place(&mut insts, &mut temps);
     write_call_args_in_place(&mut insts);
     keep_call_results(&mut insts, &bg.live_out);
     let entry_params = body.blocks.first().map_or(&[][..], |b| &b.params[..]);
     write_returns_in_place(&mut insts, entry_params);
     let cost = insts.iter().fold(0u32, |a, i| a.saturating_add(i.cost));
-    let temps = reuse_temps(&mut insts, em.temps);
+    let temps = reuse_temps(&mut insts, temps);
     Ok(BlockCover {
         block: id,
         name: block.name.clone(),
@@ -853,8 +853,13 @@ fn emit(
 /// memory moves down past the last reader of the parameter to get there, when none of
 /// the instances it passes reads its result or writes what it reads. Reads of the
 /// temporary after it read the parameter's slot instead, which holds the same value from
-/// then on. Runs before [`reuse_temps`], while each temporary has one writer.
-fn write_jump_args_in_place(insts: &mut Vec<Instance>) {
+/// then on. Where another move of the jump reads the parameter's old value (a loop that
+/// rotates its state, `jump loop(b, a % b)`), a copy of it made first, in a new
+/// temporary, is what that move reads: as many copies as before, but the new value no
+/// longer goes through a temporary on its way to the next pass. Runs before
+/// [`reuse_temps`], while each temporary has one writer; `temps` counts the block's
+/// temporaries.
+fn write_jump_args_in_place(insts: &mut Vec<Instance>, temps: &mut u32) {
     let Some(mut term) = insts.pop() else {
         return;
     };
@@ -865,10 +870,29 @@ fn write_jump_args_in_place(insts: &mut Vec<Instance>) {
             let (p, o) = edge.moves[i];
             let param = Operand::Slot(SlotRef::Value(p));
             let in_place = match o {
-                Operand::Slot(temp @ SlotRef::Temp(_)) => {
+                Operand::Slot(temp @ SlotRef::Temp(_)) if !term.operands.contains(&param) => {
                     let others =
                         (edge.moves.iter().enumerate()).any(|(j, &(_, r))| j != i && r == param);
-                    !others && !term.operands.contains(&param) && write_in_place(insts, temp, p)
+                    if !others {
+                        write_in_place(insts, temp, p)
+                    } else {
+                        // The copy goes first in the block, before anything can write
+                        // the parameter's slot; the writer may not move past it.
+                        let saved = SlotRef::Temp(*temps);
+                        insts.insert(0, copy_instance(SlotRef::Value(p), saved));
+                        if write_in_place(&mut insts[1..], temp, p) {
+                            *temps += 1;
+                            for (_, r) in edge.moves.iter_mut() {
+                                if *r == param {
+                                    *r = Operand::Slot(saved);
+                                }
+                            }
+                            true
+                        } else {
+                            insts.remove(0);
+                            false
+                        }
+                    }
                 }
                 _ => false,
             };
@@ -1260,15 +1284,7 @@ impl Emitter<'_, '_> {
             self.compute(c);
             let s = self.slot(c);
             if s != SlotRef::Value(v) {
-                let copy = tiles().special.copy;
-                self.insts.push(Instance {
-                    stencil: copy,
-                    covers: Covers::Name("copy"),
-                    operands: smallvec::smallvec![Operand::Slot(s)],
-                    result: Some(SlotRef::Value(v)),
-                    detail: Detail::None,
-                    cost: copy.cost,
-                });
+                self.insts.push(copy_instance(s, SlotRef::Value(v)));
             }
         }
     }
@@ -1395,6 +1411,19 @@ impl Emitter<'_, '_> {
             TermKind::Trap => Detail::None,
         };
         (detail, cost)
+    }
+}
+
+/// A copy of slot `from` into slot `to`.
+fn copy_instance(from: SlotRef, to: SlotRef) -> Instance {
+    let copy = tiles().special.copy;
+    Instance {
+        stencil: copy,
+        covers: Covers::Name("copy"),
+        operands: smallvec::smallvec![Operand::Slot(from)],
+        result: Some(to),
+        detail: Detail::None,
+        cost: copy.cost,
     }
 }
 
