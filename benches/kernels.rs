@@ -6,9 +6,16 @@
 //! Compile time is not counted: the code is compiled once, then called. After the runs
 //! the bench prints, from criterion's estimates of this run, each kernel's median time per
 //! engine, the ratio single-op / JIT and its geometric mean over the kernels.
+//!
+//! Criterion measures one engine after the other, seconds apart, and on a shared machine
+//! the speed of the whole machine can change in between. So the bench then measures the
+//! two in pairs: each round runs single-op once and the JIT once, straight after, and
+//! the ratio of a pair is taken within it. It prints the median time of each engine and
+//! the median ratio of the pairs per kernel, over rounds that take about two seconds a
+//! kernel (`EGJIT_PAIR_SECONDS` sets another time; 0 skips the pairs).
 
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use criterion::Criterion;
 use egjit::{Config, Imports, Instance, Jit, Value};
@@ -109,10 +116,88 @@ fn summary(since: SystemTime) {
     }
 }
 
+/// The median of `xs` (not empty).
+fn median_of(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// Times one call of `main`.
+fn timed(instance: &mut egjit::JitInstance, args: &[Value]) -> f64 {
+    let start = Instant::now();
+    std::hint::black_box(instance.call("main", args).expect("run"));
+    start.elapsed().as_secs_f64()
+}
+
+/// Single-op and JIT in pairs, about `seconds` a kernel: per kernel the median time of
+/// each and the median of the pairs' ratios.
+fn pairs(seconds: f64) {
+    let config = Config::default();
+    let jit = Jit::new(config.clone()).expect("jit");
+    let single = Jit::new(Config {
+        single_op: true,
+        ..config
+    })
+    .expect("single-op");
+    println!("\nIn pairs, single-op then JIT each round, about {seconds} s a kernel:");
+    println!("kernel      rounds  single_op (ms)  jit (ms)  single_op/jit (median of pairs)");
+    let mut ratios = Vec::new();
+    for k in kernels() {
+        let args = [k.arg];
+        let compiled = [&single, &jit].map(|j| j.compile(&k.module).expect("compile"));
+        let mut instances = compiled
+            .each_ref()
+            .map(|m| m.instantiate(Imports::new()).expect("instantiate"));
+        // A warm-up pair, which also sets the number of rounds.
+        let once: f64 = instances.iter_mut().map(|i| timed(i, &args)).sum();
+        let rounds = ((seconds / once) as usize).clamp(5, 100_000);
+        let (mut s, mut j, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let [a, b] = instances.each_mut().map(|i| timed(i, &args));
+            s.push(a);
+            j.push(b);
+            r.push(a / b);
+        }
+        let ratio = median_of(&mut r);
+        ratios.push(ratio);
+        println!(
+            "{:<11} {:>6}  {:>14.3}  {:>8.3}  {:>13.2}x",
+            k.name,
+            rounds,
+            median_of(&mut s) * 1e3,
+            median_of(&mut j) * 1e3,
+            ratio
+        );
+    }
+    let geomean = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+    let least = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    println!(
+        "geometric mean single_op/jit in pairs over {} kernels: {geomean:.2}x (least {least:.2}x)",
+        ratios.len()
+    );
+}
+
 fn main() {
     let since = SystemTime::now();
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
     c.final_summary();
+    // Criterion's `--list` and test mode run no benchmark: nothing to sum up.
+    let quick = std::env::args().any(|a| a == "--list" || a == "--test");
+    if quick {
+        return;
+    }
     summary(since);
+    let seconds = std::env::var("EGJIT_PAIR_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(2.0);
+    if seconds > 0.0 {
+        pairs(seconds);
+    }
 }
