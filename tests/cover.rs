@@ -850,3 +850,53 @@ done:
         );
     }
 }
+
+/// A compare of a constant with a value is selected as the value's compare with the
+/// constant, the constant an immediate, and branches as the original compare does.
+#[test]
+fn a_constant_on_the_left_of_a_compare_becomes_an_immediate() {
+    use egjit::{Jit, Value};
+    type Cond = fn(i32, i32) -> bool;
+    // (condition, the one with operands swapped, what `5 CC x` is), by hand.
+    let conds: [(&str, &str, Cond); 10] = [
+        ("eq", "eq", |a, b| a == b),
+        ("ne", "ne", |a, b| a != b),
+        ("slt", "sgt", |a, b| a < b),
+        ("sle", "sge", |a, b| a <= b),
+        ("sgt", "slt", |a, b| a > b),
+        ("sge", "sle", |a, b| a >= b),
+        ("ult", "ugt", |a, b| (a as u32) < (b as u32)),
+        ("ule", "uge", |a, b| (a as u32) <= (b as u32)),
+        ("ugt", "ult", |a, b| (a as u32) > (b as u32)),
+        ("uge", "ule", |a, b| (a as u32) >= (b as u32)),
+    ];
+    let jit = Jit::new(Config::default()).expect("jit");
+    let selector = Selector::new(&Config::default()).expect("rules");
+    for (cc, swapped, holds) in conds {
+        let src = format!(
+            "func @f(i32) -> i32 {{
+entry(v0: i32):
+    v1 = iconst.i32 5
+    v2 = icmp.{cc}.i32 v1, v0
+    brif v2, yes, no
+yes:
+    v3 = iconst.i32 1
+    return v3
+no:
+    v4 = iconst.i32 0
+    return v4
+}}"
+        );
+        let m = Module::from_text(&src, "left").expect("parse");
+        let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+        let text = cover.display(&m).to_string();
+        let want = format!("brif_icmp_{swapped}_i32_si v0, 5 -> yes | no");
+        assert!(text.contains(&want), "{cc}: {text}");
+        let code = jit.compile(&m).expect("compile");
+        let mut inst = code.instantiate(egjit::Imports::new()).expect("instance");
+        for x in [i32::MIN, -1, 0, 4, 5, 6, i32::MAX] {
+            let got = inst.call("f", &[Value::I32(x)]).expect("run");
+            assert_eq!(got, vec![Value::I32(holds(5, x) as i32)], "5 {cc} {x}");
+        }
+    }
+}

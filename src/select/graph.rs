@@ -203,8 +203,20 @@ pub fn build_in(
         }
         let pure = inst.op.is_pure() || division_cannot_trap(&g, inst.op, ty, &args);
         if pure {
+            let mut args = args;
+            let op = match (swapped(inst.op), &inst.args[..]) {
+                // Canonical operand order: a compare of a constant with a value is loaded
+                // as the value's compare with the constant (`5 < x` as `x > 5`), where
+                // the constant can be an immediate operand. Done here rather than by a
+                // rule, it costs the rewriting nothing.
+                (Some(sw), &[a, b]) if konst[a.index()].is_some() && konst[b.index()].is_none() => {
+                    args.swap(0, 1);
+                    sw
+                }
+                _ => inst.op,
+            };
             let id = g.add(Node {
-                op: NodeOp::Pure(inst.op, ty),
+                op: NodeOp::Pure(op, ty),
                 args,
             });
             classes.insert(inst.results[0], id);
@@ -266,6 +278,24 @@ pub fn build_in(
         effects,
         live_out,
     }
+}
+
+/// The compare that gives the same with its operands swapped.
+fn swapped(op: Opcode) -> Option<Opcode> {
+    use Opcode::*;
+    Some(match op {
+        IcmpEq => IcmpEq,
+        IcmpNe => IcmpNe,
+        IcmpSlt => IcmpSgt,
+        IcmpSle => IcmpSge,
+        IcmpSgt => IcmpSlt,
+        IcmpSge => IcmpSle,
+        IcmpUlt => IcmpUgt,
+        IcmpUle => IcmpUge,
+        IcmpUgt => IcmpUlt,
+        IcmpUge => IcmpUle,
+        _ => return None,
+    })
 }
 
 /// True for a division by a constant that is neither 0 nor, signed, -1: it cannot trap,
