@@ -602,27 +602,7 @@ done:
     let selector = Selector::new(&Config::default()).expect("rules");
     let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
     let text = cover.display(&m).to_string();
-    let block = |func: usize, name: &str| -> Vec<String> {
-        let b = cover.funcs[func]
-            .blocks
-            .iter()
-            .find(|b| b.name == name)
-            .expect("block");
-        let body = m.funcs[func].body.as_ref().expect("body");
-        let names = egjit::select::cover::Names { body, module: &m };
-        b.insts
-            .iter()
-            .map(|i| {
-                names
-                    .instance(i)
-                    .split(" ;")
-                    .next()
-                    .unwrap()
-                    .trim()
-                    .to_string()
-            })
-            .collect()
-    };
+    let block = |func: usize, name: &str| block_lines(&m, &cover, func, name);
     // Both arguments go in place, the increment after the square that reads v2.
     let count = block(0, "body");
     assert!(
@@ -714,21 +694,7 @@ b:
     let m = Module::from_text(src, "in_place").expect("parse");
     let selector = Selector::new(&Config::default()).expect("rules");
     let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
-    let body = |func: usize| -> Vec<String> {
-        let body = m.funcs[func].body.as_ref().expect("body");
-        let names = egjit::select::cover::Names { body, module: &m };
-        (cover.funcs[func].blocks[0].insts.iter())
-            .map(|i| {
-                names
-                    .instance(i)
-                    .split(" ;")
-                    .next()
-                    .unwrap()
-                    .trim()
-                    .to_string()
-            })
-            .collect()
-    };
+    let body = |func: usize| block_lines(&m, &cover, func, "entry");
     // The sum cannot go into result slot 0 (v0's) since the difference still reads v0;
     // the difference goes into result slot 1, as nothing reads v1 after it.
     assert_eq!(
@@ -807,22 +773,7 @@ done:
     let selector = Selector::new(&Config::default()).expect("rules");
     let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
     let text = cover.display(&m).to_string();
-    let body = m.funcs[0].body.as_ref().expect("body");
-    let names = egjit::select::cover::Names { body, module: &m };
-    let lines = |name: &str| -> Vec<String> {
-        let b = cover.funcs[0].blocks.iter().find(|b| b.name == name);
-        (b.expect("block").insts.iter())
-            .map(|i| {
-                names
-                    .instance(i)
-                    .split(" ;")
-                    .next()
-                    .unwrap()
-                    .trim()
-                    .to_string()
-            })
-            .collect()
-    };
+    let lines = |name: &str| block_lines(&m, &cover, 0, name);
     // -7046029254386353131 is 0x9e3779b9_7f4a7c15: low half 2135587861, high 2654435769.
     assert!(
         lines("entry").contains(&"v1 = iconst_i64_wide 2135587861, 2654435769".to_string()),
@@ -899,4 +850,28 @@ no:
             assert_eq!(got, vec![Value::I32(holds(5, x) as i32)], "5 {cc} {x}");
         }
     }
+}
+
+/// The instances of block `name` of function `func` in `cover`, each as `egjit cover`
+/// prints it, without the comment.
+fn block_lines(
+    m: &Module,
+    cover: &egjit::select::cover::Cover,
+    func: usize,
+    name: &str,
+) -> Vec<String> {
+    let b = cover.funcs[func].blocks.iter().find(|b| b.name == name);
+    let body = m.funcs[func].body.as_ref().expect("body");
+    let names = egjit::select::cover::Names { body, module: m };
+    (b.expect("block").insts.iter())
+        .map(|i| {
+            names
+                .instance(i)
+                .split(" ;")
+                .next()
+                .unwrap()
+                .trim()
+                .to_string()
+        })
+        .collect()
 }

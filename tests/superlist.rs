@@ -150,12 +150,7 @@ entry(v0: i64, v1: i64, v2: i64):
 ",
     )
     .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_egjit"))
-        .arg("mine")
-        .arg(&file)
-        .output()
-        .expect("egjit mine");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = mine(&file);
     assert!(
         text.lines().any(|l| l
             .starts_with("popcnt_bxor_i64_ss = (popcnt.i64 (bxor.i64 ?a ?b)) ss  # 2 uses, saves ~3 each, 6 in all")),
@@ -184,16 +179,21 @@ entry(v0: i64, v1: i64, v2: i32):
 ",
     )
     .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_egjit"))
-        .arg("mine")
-        .arg(&file)
-        .output()
-        .expect("egjit mine");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = mine(&file);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         text.lines().any(|l| l == "bxor_imul_ushr_i64_ssi = (bxor.i64 (imul.i64 ?a ?b) (ushr.i64 (imul.i64 ?a ?b) ?c)) ssi  # 1 use, saves ~3 each, 3 in all"),
         "{text}"
     );
     assert!(!text.contains("load"), "{text}");
+}
+
+/// What `egjit mine FILE` prints.
+fn mine(file: &std::path::Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_egjit"))
+        .arg("mine")
+        .arg(file)
+        .output()
+        .expect("egjit mine");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
