@@ -9,6 +9,7 @@ mod cl;
 mod native;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -21,7 +22,8 @@ use egjit::{Config, Imports, Instance, Jit, Module, Type, Value};
     about = "Compile time and run time of one function on egjit's engines and Cranelift, side by side"
 )]
 struct Cli {
-    /// The program, in egjit's IR text format.
+    /// The program, in egjit's IR text format; or a directory, whose programs with a
+    /// `; BENCH: ARG` line each run `main` with that argument (the kernel suite).
     file: String,
     /// The function to run.
     #[arg(long, default_value = "main")]
@@ -123,23 +125,143 @@ fn compare(cli: &Cli) -> Result<(), String> {
             ));
         }
     }
+    if Path::new(&cli.file).is_dir() {
+        return suite(cli);
+    }
     let src = std::fs::read_to_string(&cli.file).map_err(|e| format!("{}: {e}", cli.file))?;
-    let m = Module::from_text(&src, &cli.file).map_err(|e| e.to_string())?;
+    let (rows, ops) = measure(cli, &cli.file, &src, &cli.args)?;
+    report(&rows, ops)
+}
+
+/// A directory: each program in it with a `; BENCH: ARG` line, its `main` run with that
+/// argument; a table of run times per kernel, then the geometric means of the ratios.
+fn suite(cli: &Cli) -> Result<(), String> {
+    let mut files: Vec<_> = std::fs::read_dir(&cli.file)
+        .map_err(|e| format!("{}: {e}", cli.file))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "egir"))
+        .collect();
+    files.sort();
+    let mut table: Vec<(String, Vec<Row>, usize)> = Vec::new();
+    for path in files {
+        let file = path.to_string_lossy().into_owned();
+        let src = std::fs::read_to_string(&path).map_err(|e| format!("{file}: {e}"))?;
+        let Some(arg) = src
+            .lines()
+            .find_map(|l| l.strip_prefix("; BENCH:"))
+            .map(|a| a.trim().to_string())
+        else {
+            continue;
+        };
+        let (rows, ops) = measure(cli, &file, &src, &[arg])?;
+        check_agreement(&rows)?;
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        table.push((name.unwrap_or_default(), rows, ops));
+    }
+    let engines: Vec<&'static str> = table
+        .first()
+        .map(|(_, rows, _)| rows.iter().map(|r| r.engine).collect())
+        .unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Run time (median), and compile µs per IR operation:");
+    let _ = write!(out, "{:<10}", "kernel");
+    for e in &engines {
+        let _ = write!(out, " {e:>16}");
+    }
+    let _ = writeln!(out);
+    for (name, rows, ops) in &table {
+        let _ = write!(out, "{name:<10}");
+        for r in rows {
+            let _ = write!(out, " {:>16}", duration(r.run));
+        }
+        let _ = writeln!(out);
+        let _ = write!(out, "{:<10}", "");
+        for r in rows {
+            let c = r
+                .compile
+                .map(|c| format!("{:.2} µs/op", c * 1e6 / *ops as f64));
+            let _ = write!(out, " {:>16}", c.unwrap_or_else(|| "-".into()));
+        }
+        let _ = writeln!(out);
+    }
+    let geomean = |xs: &[f64]| (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp();
+    let of = |rows: &[Row], e: &str| {
+        rows.iter()
+            .find(|r| r.engine == e)
+            .map(|r| (r.compile, r.run))
+    };
+    let _ = writeln!(
+        out,
+        "Geometric means over {} kernels, against the e-graph JIT:",
+        table.len()
+    );
+    for e in &engines {
+        let (mut run, mut compile) = (Vec::new(), Vec::new());
+        for (_, rows, _) in &table {
+            if let (Some((c, r)), Some((jc, jr))) = (of(rows, e), of(rows, "jit")) {
+                run.push(r / jr);
+                if let (Some(c), Some(jc)) = (c, jc) {
+                    compile.push(c / jc);
+                }
+            }
+        }
+        if run.is_empty() {
+            continue;
+        }
+        let c = (!compile.is_empty()).then(|| format!("compile {:.2}x", geomean(&compile)));
+        let _ = writeln!(
+            out,
+            "  {e:<16} run time {:.2}x  {}",
+            geomean(&run),
+            c.unwrap_or_default()
+        );
+    }
+    for name in ["cranelift_none", "cranelift_speed"] {
+        let (mut run, mut compile) = (Vec::new(), Vec::new());
+        for (_, rows, _) in &table {
+            if let (Some((Some(cc), cr)), Some((Some(jc), jr))) = (of(rows, name), of(rows, "jit"))
+            {
+                compile.push(cc / jc);
+                run.push(jr / cr);
+            }
+        }
+        if !run.is_empty() {
+            let _ = writeln!(
+                out,
+                "egjit vs {}: compile {:.1}x faster, run time {:.2}x",
+                name.replace('_', "-"),
+                geomean(&compile),
+                geomean(&run)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Compiles and runs one function of `src` (the text of `file`) on the chosen engines:
+/// the rows, and the module's IR operations.
+fn measure(
+    cli: &Cli,
+    file: &str,
+    src: &str,
+    raw_args: &[String],
+) -> Result<(Vec<Row>, usize), String> {
+    let m = Module::from_text(src, file).map_err(|e| e.to_string())?;
     let index = m
         .funcs
         .iter()
         .position(|f| f.name == cli.invoke && f.body.is_some())
-        .ok_or_else(|| format!("{}: no function `@{}`", cli.file, cli.invoke))?;
+        .ok_or_else(|| format!("{file}: no function `@{}`", cli.invoke))?;
     let sig = m.funcs[index].sig.clone();
-    if cli.args.len() != sig.params.len() {
+    if raw_args.len() != sig.params.len() {
         return Err(format!(
             "@{} takes {} argument(s), {} given",
             cli.invoke,
             sig.params.len(),
-            cli.args.len()
+            raw_args.len()
         ));
     }
-    let args: Vec<Value> = (cli.args.iter().zip(&sig.params))
+    let args: Vec<Value> = (raw_args.iter().zip(&sig.params))
         .map(|(a, &t)| parse_arg(a, t))
         .collect::<Result<_, _>>()?;
     let ops = operations(&m);
@@ -201,11 +323,11 @@ fn compare(cli: &Cli) -> Result<(), String> {
             Box::new(move || host.call(m, &code, index, &args)),
         ));
     }
-    let kernel = std::path::Path::new(&cli.file)
+    let kernel = Path::new(file)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let in_suite = cli.file.contains("benches/kernels") && cli.invoke == "main";
+    let in_suite = file.contains("benches/kernels") && cli.invoke == "main";
     if wants("native") && in_suite && args.len() == 1 && native::run(&kernel, 0).is_some() {
         let arg = match args[0] {
             Value::I32(v) => v as i64,
@@ -256,7 +378,7 @@ fn compare(cli: &Cli) -> Result<(), String> {
             }
         })
         .collect();
-    report(&rows, ops)
+    Ok((rows, ops))
 }
 
 /// Prints the table and the summary lines; an error when the answers differ.
@@ -308,6 +430,11 @@ fn report(rows: &[Row], ops: usize) -> Result<(), String> {
             );
         }
     }
+    check_agreement(rows)
+}
+
+/// An error naming two engines whose answers differ.
+fn check_agreement(rows: &[Row]) -> Result<(), String> {
     let first = &rows.first().ok_or("no engine ran")?.answer;
     for r in rows {
         if &r.answer != first {
