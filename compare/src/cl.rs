@@ -145,9 +145,10 @@ impl Host {
     /// A data segment past the memory's end.
     pub fn new(m: &Module) -> Result<Host, String> {
         let pages = m.memory.as_ref().map_or(0, |mem| mem.initial as u64);
-        let max_pages = (m.memory.as_ref())
-            .and_then(|mem| mem.max)
-            .map_or(MAX_PAGES, |x| (x as u64).min(MAX_PAGES));
+        // Without a memory there is none to grow.
+        let max_pages = m.memory.as_ref().map_or(0, |mem| {
+            mem.max.map_or(MAX_PAGES, |x| (x as u64).min(MAX_PAGES))
+        });
         let mut mem = vec![0u8; (pages << 16) as usize];
         for d in &m.data {
             let end = d.offset as usize + d.bytes.len();
