@@ -703,13 +703,11 @@ fn check(b: &mut FunctionBuilder, c: ir::Value, trap: ir::Block) {
     b.switch_to_block(go_on);
 }
 
-/// Bytes an access moves.
+/// Bytes an access moves, as the operation table gives them.
 fn access_width(op: Opcode, ty: ir::Type) -> u64 {
-    match op {
-        Opcode::Load8S | Opcode::Load8U | Opcode::Store8 => 1,
-        Opcode::Load16S | Opcode::Load16U | Opcode::Store16 => 2,
-        Opcode::Load32S | Opcode::Load32U | Opcode::Store32 => 4,
-        _ => ty.bytes() as u64,
+    match op.info().access_bytes {
+        0 => ty.bytes() as u64,
+        n => n as u64,
     }
 }
 
