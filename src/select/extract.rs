@@ -27,7 +27,7 @@ use egg::Id;
 use super::cover::{
     BlockCover, Covers, Detail, Edge, Instance, Operand, Operands, Saturation, SlotRef,
 };
-use super::flat::{ix, FlatGraph as Graph};
+use super::flat::{ix, FastMap, FlatGraph as Graph};
 use super::graph::{BlockGraph, Effect, Source};
 use super::lang::{Node, NodeOp};
 use super::tiles::{imm_of, matches, tile_kinds, tiles, Match, Tile};
@@ -827,7 +827,7 @@ fn emit(
     }
     let (mut insts, mut temps) = (em.insts, em.temps);
     write_jump_args_in_place(&mut insts, &mut temps);
-    write_call_args_in_place(&mut insts);
+    write_call_args_in_place(&mut insts, temps);
     keep_call_results(&mut insts, &bg.live_out);
     let entry_params = body.blocks.first().map_or(&[][..], |b| &b.params[..]);
     write_returns_in_place(&mut insts, entry_params);
@@ -873,26 +873,20 @@ fn write_jump_args_in_place(insts: &mut Vec<Instance>, temps: &mut u32) {
                 Operand::Slot(temp @ SlotRef::Temp(_)) if !term.operands.contains(&param) => {
                     let others =
                         (edge.moves.iter().enumerate()).any(|(j, &(_, r))| j != i && r == param);
-                    if !others {
-                        write_in_place(insts, temp, p)
-                    } else {
-                        // The copy goes first in the block, before anything can write
-                        // the parameter's slot; the writer may not move past it.
+                    let done = write_in_place(insts, temp, p);
+                    if done && others {
+                        // The copy goes first in the block, where the parameter's slot
+                        // still holds the old value (only the writer, later, changes it).
                         let saved = SlotRef::Temp(*temps);
+                        *temps += 1;
                         insts.insert(0, copy_instance(SlotRef::Value(p), saved));
-                        if write_in_place(&mut insts[1..], temp, p) {
-                            *temps += 1;
-                            for (_, r) in edge.moves.iter_mut() {
-                                if *r == param {
-                                    *r = Operand::Slot(saved);
-                                }
+                        for (_, r) in edge.moves.iter_mut() {
+                            if *r == param {
+                                *r = Operand::Slot(saved);
                             }
-                            true
-                        } else {
-                            insts.remove(0);
-                            false
                         }
                     }
+                    done
                 }
                 _ => false,
             };
@@ -977,71 +971,108 @@ fn reads(inst: &Instance, o: Operand) -> bool {
 /// slot ([`SlotRef::Out`]), where the call would have copied it: for an argument in a
 /// temporary that only the call reads, once, when no other call comes between (a call
 /// overwrites those slots). Runs before [`reuse_temps`], while each temporary has one
-/// writer.
-fn write_call_args_in_place(insts: &mut [Instance]) {
+/// writer; `temps` counts the block's temporaries. One walk to count, one to decide.
+fn write_call_args_in_place(insts: &mut [Instance], temps: u32) {
+    if !insts.iter().any(is_call) {
+        return;
+    }
     let copy = tiles().special.copy.cost;
-    for c in 0..insts.len() {
-        let n = match &insts[c].detail {
-            Detail::Call { args, .. } => args.len(),
-            _ => continue,
-        };
-        for i in 0..n {
-            let Detail::Call { args, .. } = &insts[c].detail else {
-                break;
-            };
-            let o @ Operand::Slot(temp @ SlotRef::Temp(_)) = args[i] else {
-                continue;
-            };
-            let Some(k) = insts[..c].iter().rposition(|x| x.result == Some(temp)) else {
-                continue;
-            };
-            let between = &insts[k + 1..c];
-            let read_once = insts[c].reads().filter(|&&r| r == o).count() == 1;
-            if !read_once
-                || between.iter().any(|x| is_call(x) || reads(x, o))
-                || insts[c + 1..].iter().any(|x| reads(x, o))
-            {
-                continue;
+    // Each temporary's writer and number of reads.
+    let mut writer = vec![usize::MAX; temps as usize];
+    let mut reads = vec![0u32; temps as usize];
+    for (k, inst) in insts.iter().enumerate() {
+        for r in inst.reads() {
+            if let Operand::Slot(SlotRef::Temp(t)) = *r {
+                reads[t as usize] += 1;
             }
-            let out = SlotRef::Out(i as u32);
-            insts[k].result = Some(out);
-            if let Detail::Call { args, .. } = &mut insts[c].detail {
-                args[i] = Operand::Slot(out);
-            }
-            insts[c].cost = insts[c].cost.saturating_sub(copy);
         }
+        if let Some(SlotRef::Temp(t)) = inst.result {
+            writer[t as usize] = k;
+        }
+    }
+    // The instance after the last call so far: a writer before it has a call between.
+    let mut from = 0;
+    for c in 0..insts.len() {
+        let (done, rest) = insts.split_at_mut(c);
+        let Detail::Call { args, .. } = &mut rest[0].detail else {
+            continue;
+        };
+        let mut saved = 0;
+        for (i, a) in args.iter_mut().enumerate() {
+            let Operand::Slot(SlotRef::Temp(t)) = *a else {
+                continue;
+            };
+            let k = writer[t as usize];
+            if reads[t as usize] == 1 && (from..c).contains(&k) {
+                let out = SlotRef::Out(i as u32);
+                done[k].result = Some(out);
+                *a = Operand::Slot(out);
+                saved += copy;
+            }
+        }
+        rest[0].cost = rest[0].cost.saturating_sub(saved);
+        from = c + 1;
     }
 }
 
 /// Leaves a call's result where the call put it ([`SlotRef::Out`]) for its readers to
 /// take from there rather than copying it into its own slot: for a value no other block
-/// reads, when no other call comes before its last reader and nothing in between writes
-/// that slot (an argument of a later call written in place). A result nothing reads is
-/// not copied at all.
+/// reads, when its readers come before the next call (or are that call) and nothing in
+/// between writes that slot (an argument of that call written in place). A result
+/// nothing reads is not copied at all. One walk finds each result's last reader; then
+/// each stretch between two calls is walked once per result of the first.
 fn keep_call_results(insts: &mut [Instance], live_out: &[(Value, Id)]) {
+    const UNREAD: usize = usize::MAX;
+    let mut last: FastMap<Value, usize> = FastMap::default();
+    for inst in insts.iter() {
+        if let Detail::Call { results, .. } = &inst.detail {
+            let local = results
+                .iter()
+                .flatten()
+                .filter(|v| live_out.iter().all(|(l, _)| l != *v));
+            last.extend(local.map(|&v| (v, UNREAD)));
+        }
+    }
+    if last.is_empty() {
+        return;
+    }
+    for (k, inst) in insts.iter().enumerate() {
+        for r in inst.reads() {
+            if let Operand::Slot(SlotRef::Value(v)) = r {
+                if let Some(l) = last.get_mut(v) {
+                    *l = k;
+                }
+            }
+        }
+    }
     let copy = tiles().special.copy.cost;
-    for c in 0..insts.len() {
+    let mut c = 0;
+    while c < insts.len() {
+        if !is_call(&insts[c]) {
+            c += 1;
+            continue;
+        }
+        // The next call, or the end: this call's results can be read up to it.
+        let next = (insts[c + 1..].iter().position(is_call)).map_or(insts.len() - 1, |n| c + 1 + n);
         let n = match &insts[c].detail {
             Detail::Call { results, .. } => results.len(),
-            _ => continue,
+            _ => 0,
         };
         for i in 0..n {
             let Detail::Call { results, .. } = &insts[c].detail else {
                 break;
             };
-            let Some(v) = results[i] else {
+            let Some((v, &end)) = results[i].and_then(|v| last.get(&v).map(|l| (v, l))) else {
                 continue;
             };
-            if live_out.iter().any(|&(l, _)| l == v) {
+            let end = if end == UNREAD { c } else { end };
+            let out = SlotRef::Out(i as u32);
+            // Read after the next call, or the slot written before the last read: copied.
+            let between = insts.get(c + 1..end).unwrap_or(&[]);
+            if end > next || between.iter().any(|x| x.result == Some(out)) {
                 continue;
             }
             let o = Operand::Slot(SlotRef::Value(v));
-            let out = SlotRef::Out(i as u32);
-            let end = (insts[c + 1..].iter().rposition(|x| reads(x, o))).map_or(c, |l| c + 1 + l);
-            let between = &insts[(c + 1).min(end)..end];
-            if between.iter().any(|x| is_call(x) || x.result == Some(out)) {
-                continue;
-            }
             for r in insts[c + 1..=end].iter_mut().flat_map(Instance::reads_mut) {
                 if *r == o {
                     *r = Operand::Slot(out);
@@ -1052,6 +1083,7 @@ fn keep_call_results(insts: &mut [Instance], live_out: &[(Value, Id)]) {
             }
             insts[c].cost = insts[c].cost.saturating_sub(copy);
         }
+        c = next.max(c + 1);
     }
 }
 
