@@ -80,8 +80,9 @@ pub enum Trap {
 }
 
 impl Trap {
-    /// The trap for a code raised by an operation's semantics.
-    pub(crate) fn from_code(code: TrapCode) -> Trap {
+    /// The trap for a code raised by an operation's semantics (a host error without its
+    /// message, which the code does not carry).
+    pub fn from_code(code: TrapCode) -> Trap {
         match code {
             TrapCode::DivideByZero => Trap::DivideByZero,
             TrapCode::IntegerOverflow => Trap::IntegerOverflow,

@@ -24,16 +24,12 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module as _};
 use egjit::ir::{Body, Function, Opcode, TermKind};
-use egjit::{Module, Type, Value};
+use egjit::semantics::TrapCode;
+use egjit::{Module, Trap, Type, Value};
 
-/// Trap codes a function returns as its status; 0 is success.
-pub mod status {
-    pub const DIVIDE_BY_ZERO: i64 = 1;
-    pub const OVERFLOW: i64 = 2;
-    pub const OUT_OF_BOUNDS: i64 = 3;
-    pub const UNREACHABLE: i64 = 4;
-    pub const STACK_EXHAUSTED: i64 = 5;
-    pub const HOST_ERROR: i64 = 6;
+/// The status a function returns for a trap: egjit's own trap code (0 is success).
+fn status(code: TrapCode) -> i64 {
+    code as i64
 }
 
 /// Slots of the context's result area (results of a function with several, arguments and
@@ -41,32 +37,32 @@ pub mod status {
 pub const AREA: usize = 64;
 
 /// What compiled code reads and writes besides its arguments. `repr(C)`: the code reads
-/// the fields at these offsets.
+/// the fields at their offsets (the constants below).
 #[repr(C)]
 pub struct Ctx {
-    /// Memory's base (offset 0) and size in bytes (offset 8).
+    /// Memory's base and size in bytes.
     pub mem_base: *mut u8,
     pub mem_size: u64,
-    /// The call depth (16) and its limit (24).
+    /// The call depth and its limit.
     pub depth: u64,
     pub max_depth: u64,
-    /// `memory.grow` (32): `(ctx, pages) -> old size in pages, or -1`.
+    /// `memory.grow`: `(ctx, pages) -> old size in pages, or -1`.
     pub grow: extern "C" fn(*mut Ctx, u64) -> u64,
-    /// Imports (40): `(ctx, import index) -> status`, arguments and results in `area`.
+    /// Imports: `(ctx, import index) -> status`, arguments and results in `area`.
     pub import: extern "C" fn(*mut Ctx, u64) -> i64,
-    /// The embedder's state (48).
+    /// The embedder's state.
     pub host: *mut u8,
-    /// Results and import arguments (56).
+    /// Results and import arguments.
     pub area: [u64; AREA],
 }
 
-const MEM_BASE: i32 = 0;
-const MEM_SIZE: i32 = 8;
-const DEPTH: i32 = 16;
-const MAX_DEPTH: i32 = 24;
-const GROW: i32 = 32;
-const IMPORT: i32 = 40;
-const AREA_AT: i32 = 56;
+const MEM_BASE: i32 = std::mem::offset_of!(Ctx, mem_base) as i32;
+const MEM_SIZE: i32 = std::mem::offset_of!(Ctx, mem_size) as i32;
+const DEPTH: i32 = std::mem::offset_of!(Ctx, depth) as i32;
+const MAX_DEPTH: i32 = std::mem::offset_of!(Ctx, max_depth) as i32;
+const GROW: i32 = std::mem::offset_of!(Ctx, grow) as i32;
+const IMPORT: i32 = std::mem::offset_of!(Ctx, import) as i32;
+const AREA_AT: i32 = std::mem::offset_of!(Ctx, area) as i32;
 
 /// Cranelift's optimization level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,12 +108,7 @@ fn trampoline(
     let c = b.ins().call(callee, &args);
     let outs = b.inst_results(c).to_vec();
     if let [_, r] = outs[..] {
-        let wide = if f.sig.results[0] == Type::I32 {
-            b.ins().uextend(types::I64, r)
-        } else {
-            r
-        };
-        b.ins().store(flags, wide, ctx, AREA_AT);
+        store_area(&mut b, ctx, 0, r);
     }
     b.ins().return_(&[outs[0]]);
     b.seal_all_blocks();
@@ -204,14 +195,13 @@ impl Host {
             f(ctx, argv.as_ptr())
         };
         if st != 0 {
-            return Err(match st {
-                status::DIVIDE_BY_ZERO => "integer divide by zero".into(),
-                status::OVERFLOW => "integer overflow".into(),
-                status::OUT_OF_BOUNDS => "out of bounds memory access".into(),
-                status::UNREACHABLE => "unreachable".into(),
-                status::STACK_EXHAUSTED => "call stack exhausted".into(),
-                _ => format!("host error: {}", self.error.take().unwrap_or_default()),
-            });
+            let trap = match TrapCode::from_status(st as u64) {
+                Some(TrapCode::HostError) | None => Trap::Host(
+                    (self.error.take()).unwrap_or_else(|| format!("unknown status {st}")),
+                ),
+                Some(code) => Trap::from_code(code),
+            };
+            return Err(trap.to_string());
         }
         let results = &m.funcs[index].sig.results;
         Ok((results.iter().enumerate())
@@ -221,11 +211,29 @@ impl Host {
 }
 
 /// Values as text, joined by `sep`.
-pub fn list(args: &[Value], sep: &str) -> String {
+fn list(args: &[Value], sep: &str) -> String {
     args.iter()
         .map(|v| v.to_string())
         .collect::<Vec<_>>()
         .join(sep)
+}
+
+/// The host functions `egjit run` provides, for every engine here: `@env.print` prints
+/// its arguments on one line, `@env.fail` returns a host error, `@env.echo` returns its
+/// arguments.
+pub const HOST_FUNCTIONS: [&str; 3] = ["env.print", "env.fail", "env.echo"];
+
+/// Calls host function `name` (one of [`HOST_FUNCTIONS`]) with `args`.
+pub fn host_function(name: &str, args: &[Value]) -> Result<Vec<Value>, String> {
+    match name {
+        "env.print" => {
+            println!("{}", list(args, " "));
+            Ok(Vec::new())
+        }
+        "env.fail" => Err(format!("env.fail({})", list(args, ", "))),
+        "env.echo" => Ok(args.to_vec()),
+        other => Err(format!("unknown import `@{other}`")),
+    }
 }
 
 extern "C" fn grow_helper(ctx: *mut Ctx, n: u64) -> u64 {
@@ -247,21 +255,12 @@ extern "C" fn import_helper(ctx: *mut Ctx, index: u64) -> i64 {
     let (ctx, host) = unsafe { (&mut *ctx, &mut *(*ctx).host.cast::<Host>()) };
     let Some(Some((name, sig))) = host.imports.get(index as usize) else {
         host.error = Some(format!("no import {index}"));
-        return status::HOST_ERROR;
+        return status(TrapCode::HostError);
     };
     let args: Vec<Value> = (sig.params.iter().enumerate())
         .map(|(i, &t)| Value::from_bits(t, ctx.area[i]))
         .collect();
-    let out: Result<Vec<Value>, String> = match name.as_str() {
-        "env.print" => {
-            println!("{}", list(&args, " "));
-            Ok(Vec::new())
-        }
-        "env.fail" => Err(format!("env.fail({})", list(&args, ", "))),
-        "env.echo" => Ok(args),
-        other => Err(format!("unknown import `@{other}`")),
-    };
-    match out {
+    match host_function(name, &args) {
         Ok(vs) if vs.len() == sig.results.len() => {
             for (i, v) in vs.iter().enumerate() {
                 ctx.area[i] = v.to_bits();
@@ -270,11 +269,11 @@ extern "C" fn import_helper(ctx: *mut Ctx, index: u64) -> i64 {
         }
         Ok(_) => {
             host.error = Some(format!("@{name} returned the wrong number of results"));
-            status::HOST_ERROR
+            status(TrapCode::HostError)
         }
         Err(m) => {
             host.error = Some(m);
-            status::HOST_ERROR
+            status(TrapCode::HostError)
         }
     }
 }
@@ -357,10 +356,7 @@ pub fn compile(m: &Module, opt: Opt) -> Result<Compiled, String> {
             tramps.push(None);
             continue;
         };
-        let mut sig = module.make_signature();
-        sig.params.push(AbiParam::new(types::I64));
-        sig.params.push(AbiParam::new(types::I64));
-        sig.returns.push(AbiParam::new(types::I64));
+        let sig = word_signature(&module);
         let t = module
             .declare_function(&format!("t{i}"), Linkage::Local, &sig)
             .map_err(|e| format!("@{}: {e}", f.name))?;
@@ -455,7 +451,7 @@ fn lower(
                 Opcode::Sdiv | Opcode::Udiv | Opcode::Srem | Opcode::Urem => {
                     let (x, y) = (arg(0), arg(1));
                     let zero = b.ins().icmp_imm_s(IntCC::Equal, y, 0);
-                    let t = trap_block(&mut b, status::DIVIDE_BY_ZERO);
+                    let t = trap_block(&mut b, status(TrapCode::DivideByZero));
                     check(&mut b, zero, t);
                     Some(match inst.op {
                         Opcode::Udiv => b.ins().udiv(x, y),
@@ -469,7 +465,7 @@ fn lower(
                             let is_min = b.ins().icmp_imm_s(IntCC::Equal, x, min);
                             let is_m1 = b.ins().icmp_imm_s(IntCC::Equal, y, -1);
                             let both = b.ins().band(is_min, is_m1);
-                            let t = trap_block(&mut b, status::OVERFLOW);
+                            let t = trap_block(&mut b, status(TrapCode::IntegerOverflow));
                             check(&mut b, both, t);
                             b.ins().sdiv(x, y)
                         }
@@ -525,7 +521,7 @@ fn lower(
                 | Opcode::Load32S
                 | Opcode::Load32U => {
                     let width = access_width(inst.op, ty);
-                    let t = trap_block(&mut b, status::OUT_OF_BOUNDS);
+                    let t = trap_block(&mut b, status(TrapCode::OutOfBounds));
                     let at = address(&mut b, ctx, arg(0), inst.imm, width, t);
                     Some(match inst.op {
                         Opcode::Load => b.ins().load(ty, flags, at, 0),
@@ -539,7 +535,7 @@ fn lower(
                 }
                 Opcode::Store | Opcode::Store8 | Opcode::Store16 | Opcode::Store32 => {
                     let width = access_width(inst.op, ty);
-                    let t = trap_block(&mut b, status::OUT_OF_BOUNDS);
+                    let t = trap_block(&mut b, status(TrapCode::OutOfBounds));
                     let at = address(&mut b, ctx, arg(0), inst.imm, width, t);
                     let v = arg(1);
                     match inst.op {
@@ -556,11 +552,7 @@ fn lower(
                     Some(b.ins().ireduce(types::I32, pages))
                 }
                 Opcode::MemoryGrow => {
-                    let mut sig = module.make_signature();
-                    sig.params.push(AbiParam::new(types::I64));
-                    sig.params.push(AbiParam::new(types::I64));
-                    sig.returns.push(AbiParam::new(types::I64));
-                    let sig = b.import_signature(sig);
+                    let sig = b.import_signature(word_signature(module));
                     let helper = b.ins().load(types::I64, flags, ctx, GROW);
                     let n = b.ins().uextend(types::I64, arg(0));
                     let call = b.ins().call_indirect(sig, helper, &[ctx, n]);
@@ -630,19 +622,13 @@ fn lower(
                     b.ins().return_(&[ok, val(vs[0])]);
                 } else {
                     for (i, &v) in vs.iter().enumerate() {
-                        let v = val(v);
-                        let wide = if b.func.dfg.value_type(v) == types::I32 {
-                            b.ins().uextend(types::I64, v)
-                        } else {
-                            v
-                        };
-                        b.ins().store(flags, wide, ctx, AREA_AT + 8 * i as i32);
+                        store_area(&mut b, ctx, i, val(v));
                     }
                     b.ins().return_(&[ok]);
                 }
             }
             TermKind::Trap => {
-                let t = trap_block(&mut b, status::UNREACHABLE);
+                let t = trap_block(&mut b, status(TrapCode::Unreachable));
                 b.ins().jump(t, &[]);
             }
         }
@@ -755,18 +741,9 @@ fn call(
     let Some(id) = ids[index] else {
         // An import: arguments into the area, the host, then its results from there.
         for (i, &a) in args.iter().enumerate() {
-            let wide = if b.func.dfg.value_type(a) == types::I32 {
-                b.ins().uextend(types::I64, a)
-            } else {
-                a
-            };
-            b.ins().store(flags, wide, ctx, AREA_AT + 8 * i as i32);
+            store_area(b, ctx, i, a);
         }
-        let mut sig = module.make_signature();
-        sig.params.push(AbiParam::new(types::I64));
-        sig.params.push(AbiParam::new(types::I64));
-        sig.returns.push(AbiParam::new(types::I64));
-        let sig = b.import_signature(sig);
+        let sig = b.import_signature(word_signature(module));
         let helper = b.ins().load(types::I64, flags, ctx, IMPORT);
         let which = b.ins().iconst(types::I64, index as i64);
         let c = b.ins().call_indirect(sig, helper, &[ctx, which]);
@@ -778,7 +755,7 @@ fn call(
     let depth = b.ins().load(types::I64, flags, ctx, DEPTH);
     let max = b.ins().load(types::I64, flags, ctx, MAX_DEPTH);
     let full = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max);
-    let t = trap_block(b, status::STACK_EXHAUSTED);
+    let t = trap_block(b, status(TrapCode::CallStackExhausted));
     check(b, full, t);
     let deeper = b.ins().iadd_imm_s(depth, 1);
     b.ins().store(flags, deeper, ctx, DEPTH);
@@ -814,6 +791,26 @@ fn pass_on(b: &mut FunctionBuilder, st: ir::Value) {
         b.ins().return_(&[st]);
     }
     b.switch_to_block(go_on);
+}
+
+/// `(i64, i64) -> i64`: a trampoline's and the host helpers' signature.
+fn word_signature(module: &JITModule) -> Signature {
+    let mut sig = module.make_signature();
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// Stores `v` in slot `i` of the context's area, an `i32` zero-extended.
+fn store_area(b: &mut FunctionBuilder, ctx: ir::Value, i: usize, v: ir::Value) {
+    let wide = if b.func.dfg.value_type(v) == types::I32 {
+        b.ins().uextend(types::I64, v)
+    } else {
+        v
+    };
+    let at = AREA_AT + 8 * i as i32;
+    b.ins().store(MemFlagsData::trusted(), wide, ctx, at);
 }
 
 /// Results of a call from the context's area.

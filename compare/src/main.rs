@@ -479,18 +479,11 @@ fn parse_arg(a: &str, t: Type) -> Result<Value, String> {
     })
 }
 
-/// The host functions `egjit run` provides: `@env.print` prints its arguments on one
-/// line, `@env.fail` returns a host error, `@env.echo` returns its arguments.
+/// egjit's imports: the host functions of [`cl::HOST_FUNCTIONS`].
 pub fn host_imports() -> Imports {
     let mut imports = Imports::new();
-    imports
-        .define("env.print", |_, args| {
-            println!("{}", cl::list(args, " "));
-            Ok(Vec::new())
-        })
-        .define("env.fail", |_, args| {
-            Err(format!("env.fail({})", cl::list(args, ", ")))
-        })
-        .define("env.echo", |_, args| Ok(args.to_vec()));
+    for name in cl::HOST_FUNCTIONS {
+        imports.define(name, move |_, args| cl::host_function(name, args));
+    }
     imports
 }

@@ -2,6 +2,8 @@
 //! (`benches/kernels`): `egjit-compare` runs it on every engine and exits 0 only when all
 //! of them give the same answer, results or trap.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -24,19 +26,9 @@ fn every_engine_agrees_on_every_run_of_the_corpus_and_the_kernels() {
                     continue;
                 };
                 runs += 1;
-                let out = Command::new(env!("CARGO_BIN_EXE_egjit-compare"))
-                    .arg(&file)
-                    .args(run.split_whitespace())
-                    .args(["--seconds", "0"])
-                    .output()
-                    .expect("egjit-compare");
-                if !out.status.success() {
-                    failures.push(format!(
-                        "{} [{}]: {}",
-                        file.display(),
-                        run.trim(),
-                        String::from_utf8_lossy(&out.stderr)
-                    ));
+                let args: Vec<&str> = run.split_whitespace().collect();
+                if let Err(e) = common::compare(&file, &args) {
+                    failures.push(format!("{} [{}]: {e}", file.display(), run.trim()));
                 }
             }
         }

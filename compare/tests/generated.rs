@@ -6,8 +6,9 @@
 #[path = "../../tests/support/gen.rs"]
 mod gen;
 
+mod common;
+
 use egjit::Module;
-use std::process::Command;
 
 /// Seeds checked; `EGJIT_COMPARE_SEEDS=N` checks another number.
 const SEEDS: u64 = 150;
@@ -30,19 +31,10 @@ fn cranelift_agrees_with_egjit_on_generated_programs() {
             .collect();
         let file = dir.join(format!("seed{seed}.egir"));
         std::fs::write(&file, &text).expect("write");
-        let out = Command::new(env!("CARGO_BIN_EXE_egjit-compare"))
-            .arg(&file)
-            .args(&args)
-            .args(["--seconds", "0"])
-            .args(["--engines", "interp,jit,cranelift_none,cranelift_speed"])
-            .output()
-            .expect("egjit-compare");
-        if !out.status.success() {
-            failures.push(format!(
-                "seed {seed} ({}): {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            ));
+        let mut argv = args.clone();
+        argv.extend(["--engines", "interp,jit,cranelift_none,cranelift_speed"].map(String::from));
+        if let Err(e) = common::compare(&file, &argv) {
+            failures.push(format!("seed {seed} ({}): {e}", args.join(" ")));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
