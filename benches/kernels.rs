@@ -18,21 +18,30 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use criterion::Criterion;
-use egjit::{Config, Imports, Instance, Jit, Value};
+use egjit::{Config, Imports, Instance, Jit, JitInstance, Value};
 
 mod common;
 use common::kernels;
 
 const ENGINES: [&str; 3] = ["interp", "single_op", "jit"];
 
-fn bench(c: &mut Criterion) {
+/// Single-op and e-graph JIT instances of `k`'s module, in that order.
+fn instances(k: &common::Kernel) -> [JitInstance; 2] {
     let config = Config::default();
     let jit = Jit::new(config.clone()).expect("jit");
     let single = Jit::new(Config {
         single_op: true,
-        ..config.clone()
+        ..config
     })
     .expect("single-op");
+    [&single, &jit].map(|j| {
+        let code = j.compile(&k.module).expect("compile");
+        code.instantiate(Imports::new()).expect("instantiate")
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let config = Config::default();
     let mut group = c.benchmark_group("kernels");
     // The interpreter takes up to a fifth of a second a run.
     group.sample_size(20);
@@ -43,10 +52,7 @@ fn bench(c: &mut Criterion) {
         };
         let mut interp = Instance::new(&k.module, Imports::new(), &config).expect("instance");
         check("interp", interp.call("main", &args).expect("interp run"));
-        let compiled = [&single, &jit].map(|j| j.compile(&k.module).expect("compile"));
-        let mut instances = compiled
-            .each_ref()
-            .map(|m| m.instantiate(Imports::new()).expect("instantiate"));
+        let mut instances = instances(&k);
         for (engine, instance) in ENGINES[1..].iter().zip(&mut instances) {
             check(engine, instance.call("main", &args).expect("run"));
         }
@@ -128,7 +134,7 @@ fn median_of(xs: &mut [f64]) -> f64 {
 }
 
 /// Times one call of `main`.
-fn timed(instance: &mut egjit::JitInstance, args: &[Value]) -> f64 {
+fn timed(instance: &mut JitInstance, args: &[Value]) -> f64 {
     let start = Instant::now();
     std::hint::black_box(instance.call("main", args).expect("run"));
     start.elapsed().as_secs_f64()
@@ -137,22 +143,12 @@ fn timed(instance: &mut egjit::JitInstance, args: &[Value]) -> f64 {
 /// Single-op and JIT in pairs, about `seconds` a kernel: per kernel the median time of
 /// each and the median of the pairs' ratios.
 fn pairs(seconds: f64) {
-    let config = Config::default();
-    let jit = Jit::new(config.clone()).expect("jit");
-    let single = Jit::new(Config {
-        single_op: true,
-        ..config
-    })
-    .expect("single-op");
     println!("\nIn pairs, single-op then JIT each round, about {seconds} s a kernel:");
     println!("kernel      rounds  single_op (ms)  jit (ms)  single_op/jit (median of pairs)");
     let mut ratios = Vec::new();
     for k in kernels() {
         let args = [k.arg];
-        let compiled = [&single, &jit].map(|j| j.compile(&k.module).expect("compile"));
-        let mut instances = compiled
-            .each_ref()
-            .map(|m| m.instantiate(Imports::new()).expect("instantiate"));
+        let mut instances = instances(&k);
         // A warm-up pair, which also sets the number of rounds.
         let once: f64 = instances.iter_mut().map(|i| timed(i, &args)).sum();
         let rounds = ((seconds / once) as usize).clamp(5, 100_000);
