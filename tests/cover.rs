@@ -598,9 +598,7 @@ done:
     return v2
 }
 ";
-    let m = Module::from_text(src, "in_place").expect("parse");
-    let selector = Selector::new(&Config::default()).expect("rules");
-    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+    let (m, cover) = cover_of(src, "in_place");
     let text = cover.display(&m).to_string();
     let block = |func: usize, name: &str| block_lines(&m, &cover, func, name);
     // Both arguments go in place, the increment after the square that reads v2.
@@ -691,9 +689,7 @@ b:
     return v2
 }
 ";
-    let m = Module::from_text(src, "in_place").expect("parse");
-    let selector = Selector::new(&Config::default()).expect("rules");
-    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+    let (m, cover) = cover_of(src, "in_place");
     let body = |func: usize| block_lines(&m, &cover, func, "entry");
     // The sum cannot go into result slot 0 (v0's) since the difference still reads v0;
     // the difference goes into result slot 1, as nothing reads v1 after it.
@@ -769,9 +765,7 @@ done:
     return v5
 }
 ";
-    let m = Module::from_text(src, "wide").expect("parse");
-    let selector = Selector::new(&Config::default()).expect("rules");
-    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+    let (m, cover) = cover_of(src, "wide");
     let text = cover.display(&m).to_string();
     let lines = |name: &str| block_lines(&m, &cover, 0, name);
     // -7046029254386353131 is 0x9e3779b9_7f4a7c15: low half 2135587861, high 2654435769.
@@ -874,4 +868,12 @@ fn block_lines(
                 .to_string()
         })
         .collect()
+}
+
+/// `src` parsed (as `name`) and covered with the default rules.
+fn cover_of(src: &str, name: &str) -> (Module, egjit::select::cover::Cover) {
+    let m = Module::from_text(src, name).expect("parse");
+    let selector = Selector::new(&Config::default()).expect("rules");
+    let cover = selector.cover(&m).unwrap_or_else(|e| panic!("{e}"));
+    (m, cover)
 }
